@@ -1,0 +1,46 @@
+import { createHangarServer } from '../server/create-server.js';
+import { runHttp } from '../server/transports/http.js';
+import { runStdio } from '../server/transports/stdio.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../runtime/logger.js';
+import { createRuntime } from '../runtime/runtime.js';
+import { connectHint } from './help.js';
+
+/** `hangar serve`: runs until stdin closes (stdio) or SIGTERM / SIGINT, then ends every child. */
+export async function serve(config: Config): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const runtime = await createRuntime(config, { logger });
+  const hangar = createHangarServer(runtime);
+
+  let stopTransport: () => Promise<void> = async () => undefined;
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  let stopping = false;
+  const shutdown = async (why: string, code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`shutting down (${why})`);
+    const force = setTimeout(() => resolveDone(code), 5000);
+    force.unref();
+    await stopTransport().catch(() => undefined);
+    await hangar.close().catch((error: unknown) => logger.error('close failed', { error: String(error) }));
+    clearTimeout(force);
+    resolveDone(code);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  if (config.transport === 'http') {
+    const http = await runHttp(hangar, config, logger);
+    stopTransport = () => http.close();
+    logger.info(`serving MCP at ${http.url}`);
+  } else {
+    if (process.stdin.isTTY) process.stderr.write(connectHint());
+    const stdio = runStdio(hangar, (error) => logger.debug('stdio', { error: error.message }));
+    stopTransport = () => stdio.close();
+    void stdio.closed.then(() => shutdown('stdin closed'));
+  }
+  return done;
+}

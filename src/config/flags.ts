@@ -1,0 +1,42 @@
+import type { Config } from './schema.js';
+
+/**
+ * Every `hangar serve` option once: its flag, its HANGAR_* variable, its config key, its help.
+ * The CLI parser, the help text and the README's flag table are all made from this list.
+ */
+export interface FlagSpec {
+  flag: string;
+  key: keyof Config;
+  kind: 'string' | 'boolean' | 'number' | 'list';
+  env: string;
+  help: string;
+  /** For boolean pairs such as --stateless / --no-stateless, the negated flag. */
+  negation?: string;
+}
+
+const env = (flag: string): string => `HANGAR_${flag.replace(/-/g, '_').toUpperCase()}`;
+
+function spec(flag: string, key: keyof Config, kind: FlagSpec['kind'], help: string): FlagSpec {
+  return { flag, key, kind, env: env(flag), help };
+}
+
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  spec('transport', 'transport', 'string', 'stdio | http (default stdio)'),
+  spec('addr', 'addr', 'string', 'HTTP listen address HOST:PORT (default 127.0.0.1:8080)'),
+  spec('endpoint', 'endpoint', 'string', 'HTTP path of the MCP endpoint (default /mcp)'),
+  spec('stateless', 'stateless', 'boolean', 'HTTP: serve 2025-era clients without sessions (2026-era traffic is always per request)'),
+  spec('tls-cert', 'tlsCert', 'string', 'HTTP: PEM certificate file; with --tls-key serves HTTPS'),
+  spec('tls-key', 'tlsKey', 'string', 'HTTP: PEM private key file'),
+  spec('auth-token', 'authToken', 'string', 'HTTP: require "Authorization: Bearer TOKEN"; required to bind a non-loopback address'),
+  { ...spec('data-dir', 'dataDir', 'string', 'data directory (default ~/.hangar)'), env: 'HANGAR_HOME' },
+  spec('toolsets', 'toolsets', 'list', 'comma list of toolsets to expose: core (default), all, or names'),
+  spec('log-level', 'logLevel', 'string', 'debug | info | warn | error | silent (stderr only; default info)'),
+  spec('max-output-chars', 'maxOutputChars', 'number', 'characters per output stream shown to the agent before head + tail (default 20000)'),
+  spec('default-timeout', 'defaultTimeout', 'number', 'seconds a run may take when the call names no timeout (default 60)'),
+  spec('max-timeout', 'maxTimeout', 'number', 'largest timeout a call may ask for, in seconds (default 600)'),
+  spec('max-file-mb', 'maxFileMb', 'number', 'largest file a run may write, in MB (default 1024)'),
+  spec('max-open-files', 'maxOpenFiles', 'number', 'open files per process of a run (default 4096)'),
+  spec('content-ttl-hours', 'contentTtlHours', 'number', 'hours offloaded output is kept (default 24)'),
+  spec('content-max-mb', 'contentMaxMb', 'number', 'total MB of offloaded output kept, oldest dropped first (default 2048)'),
+  { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
+];

@@ -1,0 +1,75 @@
+import { isIP } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The operator's configuration, schema first: every default, bound and security rule lives here,
+ * with messages that say what to do. Flags, HANGAR_* variables and the --config file are all
+ * merged into this one shape and parsed once.
+ */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+export function addrHost(addr: string): string {
+  const host = addr.slice(0, addr.lastIndexOf(':'));
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+export function addrPort(addr: string): number {
+  return Number(addr.slice(addr.lastIndexOf(':') + 1));
+}
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export const ConfigSchema = z
+  .object({
+    transport: z.enum(['stdio', 'http']).default('stdio'),
+    addr: hostPort.default('127.0.0.1:8080'),
+    endpoint: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_.-]*$/, 'must be a path starting with "/", e.g. /mcp')
+      .default('/mcp'),
+    stateless: z.boolean().default(false),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    authToken: z.string().min(16, 'must be at least 16 characters: a short token is guessable').optional(),
+    dataDir: z.string().min(1).default(path.join(os.homedir(), '.hangar')),
+    toolsets: z.array(z.string().min(1)).min(1).default(['core']),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    maxOutputChars: z.number().int().min(200, 'must be at least 200').max(10_000_000).default(20_000),
+    defaultTimeout: z.number().positive().max(86_400).default(60),
+    maxTimeout: z.number().positive().max(86_400).default(600),
+    maxFileMb: z.number().int().positive().default(1024),
+    maxOpenFiles: z.number().int().min(16).default(4096),
+    contentTtlHours: z.number().positive().default(24),
+    contentMaxMb: z.number().int().positive().default(2048),
+    cgroups: z.boolean().default(true),
+  })
+  .superRefine((config, ctx) => {
+    if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authToken'],
+        message: `binding ${config.addr} exposes code execution beyond this machine; set --auth-token (or HANGAR_AUTH_TOKEN), or bind 127.0.0.1`,
+      });
+    }
+    if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'TLS needs both --tls-cert and --tls-key' });
+    }
+    if (config.defaultTimeout > config.maxTimeout) {
+      ctx.addIssue({ code: 'custom', path: ['defaultTimeout'], message: `default timeout ${config.defaultTimeout} s is above the maximum ${config.maxTimeout} s` });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,243 @@
+import { spawn as spawnChild } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContentStore } from '../content/content-store.js';
+import { newId } from '../ids.js';
+import { RunCgroup, type CgroupSupport } from '../sandbox/cgroups.js';
+import { launcherArgv } from '../sandbox/launcher.js';
+import type { Limits } from '../sandbox/limits.js';
+import { StreamCapture, type CapturedOutput } from './capture.js';
+import { listProcs, readPeakRssBytes, readProc, relatedProcs } from './procfs.js';
+
+export type ExecStatus = 'ok' | 'error' | 'timeout' | 'killed' | 'cancelled';
+
+/** What a finished process was: one shape for success and failure. */
+export interface ExecOutcome {
+  status: ExecStatus;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: CapturedOutput;
+  stderr: CapturedOutput;
+  durationMs: number;
+  cpuMs: number | null;
+  peakMemoryMb: number | null;
+  /** Why the run was stopped, in words an agent can act on; null when it ended by itself. */
+  killReason: string | null;
+  enforcement: 'cgroup' | 'rlimit';
+}
+
+export interface SpawnRequest {
+  /** The command to run (absolute program path first); wrapped by the launcher. */
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin?: string | Buffer;
+  limits: Limits;
+  signal?: AbortSignal;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+export interface RunningProcess {
+  readonly pid: number;
+  readonly done: Promise<ExecOutcome>;
+  /** Ends the whole process tree; the outcome reports `reason`. */
+  kill(reason: string): void;
+}
+
+export interface SpawnDeps {
+  cgroups: CgroupSupport;
+  content: ContentStore;
+}
+
+const TICK_MS = 1000 / 100;
+
+/**
+ * The execution primitive: starts a command in its own session and process group inside a fresh
+ * cgroup (where available), captures output with bounded memory, enforces the timeout, and on any
+ * ending kills every process the run started, including ones that left the group with setsid.
+ */
+export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Promise<RunningProcess> {
+  const { limits } = request;
+  const group = await RunCgroup.create(deps.cgroups, newId('run'), {
+    memoryBytes: limits.memoryBytes,
+    maxProcesses: limits.maxProcesses,
+  });
+  const argv = launcherArgv(request.command, {
+    limits,
+    cgroupProcFiles: group?.procFiles() ?? [],
+    rlimitMemoryAndProcesses: group === undefined,
+  });
+  const started = performance.now();
+  const child = spawnChild(argv[0] ?? '/bin/sh', argv.slice(1), {
+    cwd: request.cwd,
+    env: request.env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const childPid = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid ?? -1));
+    child.once('error', reject);
+  }).catch(async (error: unknown) => {
+    await group?.remove();
+    throw error;
+  });
+
+  const stdout = new StreamCapture(limits.maxOutputChars, deps.content, 'stdout');
+  const stderr = new StreamCapture(limits.maxOutputChars, deps.content, 'stderr');
+  const pump = (stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, capture: StreamCapture, name: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer) => {
+        request.onOutput?.(name, chunk);
+        const wait = capture.push(chunk);
+        if (wait) {
+          stream.pause();
+          void wait.then(() => stream.resume());
+        }
+      });
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+  const pumped = Promise.all([pump(child.stdout, stdout, 'stdout'), pump(child.stderr, stderr, 'stderr')]);
+
+  child.stdin.on('error', () => undefined); // A program that exits without reading its stdin is fine.
+  if (request.stdin !== undefined && request.stdin.length > 0) child.stdin.end(request.stdin);
+  else child.stdin.end();
+
+  // Without cgroups, follow the tree through /proc so that a kill can still reach every member.
+  const fallback = group ? undefined : new ProcfsTracker(childPid);
+  fallback?.start();
+
+  let killReason: string | null = null;
+  let killedAs: ExecStatus | null = null;
+  let resolveKill: () => void = () => undefined;
+  const killRequested = new Promise<void>((resolve) => {
+    resolveKill = resolve;
+  });
+  const requestKill = (reason: string, status: ExecStatus): void => {
+    if (killReason !== null) return;
+    killReason = reason;
+    killedAs = status;
+    resolveKill();
+  };
+  const killTree = async (): Promise<void> => {
+    if (group) await group.killAll();
+    else await fallback?.killAll();
+    try {
+      process.kill(-childPid, 'SIGKILL');
+    } catch {
+      // Group already empty.
+    }
+  };
+
+  const timer = setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs);
+  const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
+  if (request.signal?.aborted) onAbort();
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  const done = (async (): Promise<ExecOutcome> => {
+    const first = await Promise.race([exited.then(() => 'exit' as const), killRequested.then(() => 'kill' as const)]);
+    if (first === 'kill') await killTree();
+    const { code, signal } = await exited;
+    const durationMs = performance.now() - started;
+    clearTimeout(timer);
+    request.signal?.removeEventListener('abort', onAbort);
+    // Whatever the main process left behind (daemons, setsid children) ends with it.
+    await killTree();
+    // A process outside our reach could hold the pipes open; do not wait on it forever.
+    await Promise.race([pumped, sleep(2000)]);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    fallback?.stop();
+    const metrics = group ? await group.metrics() : undefined;
+    await group?.remove();
+    const cpuMs = metrics?.cpuMs ?? fallback?.cpuMs ?? null;
+    const peakBytes = metrics?.peakMemoryBytes ?? fallback?.peakRssBytes ?? null;
+
+    let status: ExecStatus = code === 0 ? 'ok' : 'error';
+    let reason: string | null = killReason;
+    if (killedAs) status = killedAs;
+    else if (metrics?.memoryLimitHit && (signal === 'SIGKILL' || code !== 0) && limits.memoryBytes) {
+      status = 'killed';
+      reason = `memory limit ${Math.round(limits.memoryBytes / 1048576)} MB exceeded`;
+    } else if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 1000)) {
+      status = 'killed';
+      reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
+    } else if (signal === 'SIGXFSZ') {
+      status = 'killed';
+      reason = `file size limit ${Math.round((limits.fileSizeBytes ?? 0) / 1048576)} MB exceeded`;
+    } else if (metrics?.processLimitHit && code !== 0) {
+      reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
+    }
+    return {
+      status,
+      exitCode: code,
+      signal,
+      stdout: await stdout.finish(),
+      stderr: await stderr.finish(),
+      durationMs: Math.round(durationMs * 100) / 100,
+      cpuMs: cpuMs === null ? null : Math.round(cpuMs * 100) / 100,
+      peakMemoryMb: peakBytes === null ? null : Math.round((peakBytes / 1048576) * 100) / 100,
+      killReason: reason,
+      enforcement: group ? 'cgroup' : 'rlimit',
+    };
+  })();
+
+  return { pid: childPid, done, kill: (reason) => requestKill(reason, 'killed') };
+}
+
+/** Tree tracking for machines without writable cgroups: polls /proc for the run's relatives. */
+class ProcfsTracker {
+  private readonly known = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  cpuMs: number | null = null;
+  peakRssBytes: number | null = null;
+
+  constructor(private readonly rootPid: number) {
+    this.known.set(rootPid, -1);
+  }
+
+  start(): void {
+    void this.poll();
+    this.timer = setInterval(() => void this.poll(), 50);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    const all = await listProcs();
+    const related = relatedProcs(all, new Set([this.rootPid, ...this.known.keys()]));
+    let ticks = 0;
+    for (const p of related) {
+      this.known.set(p.pid, p.startTime);
+      ticks += p.utimeTicks + p.stimeTicks;
+      const rss = await readPeakRssBytes(p.pid);
+      if (rss !== undefined) this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, rss);
+    }
+    if (related.length > 0) this.cpuMs = Math.max(this.cpuMs ?? 0, ticks * TICK_MS);
+  }
+
+  async killAll(): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      await this.poll();
+      let alive = 0;
+      for (const [pid, startTime] of this.known) {
+        const info = await readProc(pid);
+        if (!info || info.state === 'Z' || (startTime !== -1 && info.startTime !== startTime)) continue;
+        alive++;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      if (alive === 0) return;
+      await sleep(10);
+    }
+  }
+}

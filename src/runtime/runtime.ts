@@ -1,0 +1,70 @@
+import { mkdir, rm } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import { ContentStore } from './content/content-store.js';
+import { ExecService } from './exec/exec-service.js';
+import { randomBytes } from 'node:crypto';
+import { LanguageRegistry } from './languages/registry.js';
+import { createLogger, type Logger } from './logger.js';
+import { detectCgroups, removeCgroupParents, type CgroupSupport } from './sandbox/cgroups.js';
+import { AuditLog } from './store/audit.js';
+import { dataLayout, type DataLayout } from './store/layout.js';
+
+/**
+ * The domain, wired explicitly: every service hangs off the object this returns, so tests can
+ * build as many runtimes as they like, each on its own data directory. Knows nothing of MCP.
+ */
+export interface Runtime {
+  config: Config;
+  layout: DataLayout;
+  logger: Logger;
+  cgroups: CgroupSupport;
+  languages: LanguageRegistry;
+  content: ContentStore;
+  exec: ExecService;
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const hostEnv = options.hostEnv ?? process.env;
+  const layout = dataLayout(config.dataDir);
+  await mkdir(layout.root, { recursive: true, mode: 0o700 });
+  await Promise.all([layout.envs, layout.sessions, layout.processes, layout.jobs, layout.scratch].map((d) => mkdir(d, { recursive: true })));
+  // Scratch directories of a previous server that died mid-run are garbage.
+  await rm(layout.scratch, { recursive: true, force: true });
+  await mkdir(layout.scratch, { recursive: true });
+
+  const content = new ContentStore({
+    dir: layout.content,
+    ttlMs: config.contentTtlHours * 3_600_000,
+    maxTotalBytes: config.contentMaxMb * 1048576,
+  });
+  await content.init();
+  const cgroups = await detectCgroups(`${process.pid}-${randomBytes(3).toString('hex')}`, !config.cgroups);
+  logger.debug('cgroups', { mode: cgroups.mode, detail: cgroups.detail });
+  const languages = new LanguageRegistry(hostEnv.PATH ?? '/usr/bin:/bin');
+  const exec = new ExecService({ config, layout, content, languages, cgroups, hostEnv });
+  const audit = new AuditLog(layout.auditLog);
+
+  return {
+    config,
+    layout,
+    logger,
+    cgroups,
+    languages,
+    content,
+    exec,
+    audit,
+    async close() {
+      await exec.close();
+      await audit.flush();
+      await removeCgroupParents(cgroups);
+    },
+  };
+}

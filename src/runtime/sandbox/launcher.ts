@@ -1,0 +1,37 @@
+import type { Limits } from './limits.js';
+
+/**
+ * The first program of every run: a POSIX shell (no dependency, ~1 ms) that joins the run's
+ * cgroups, sets rlimits, and then execs the real command, so user code starts already inside its
+ * limits and no fork can escape the group.
+ */
+export const LAUNCHER_SHELL = '/bin/sh';
+
+function quote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface LauncherOptions {
+  limits: Limits;
+  /** cgroup.procs files to join; empty when cgroups are not used. */
+  cgroupProcFiles: string[];
+  /** Enforce memory and process counts with rlimits (when cgroups cannot). */
+  rlimitMemoryAndProcesses: boolean;
+}
+
+export function launcherArgv(command: string[], options: LauncherOptions): string[] {
+  const { limits } = options;
+  const lines: string[] = [];
+  for (const file of options.cgroupProcFiles) lines.push(`echo $$ > ${quote(file)} || exit 125`);
+  // dash's ulimit counts file size in 512-byte blocks and memory in KiB.
+  if (limits.fileSizeBytes !== undefined) lines.push(`ulimit -f ${Math.max(1, Math.floor(limits.fileSizeBytes / 512))}`);
+  if (limits.openFiles !== undefined) lines.push(`ulimit -n ${limits.openFiles}`);
+  if (limits.cpuSeconds !== undefined) lines.push(`ulimit -t ${Math.max(1, Math.ceil(limits.cpuSeconds))}`);
+  if (options.rlimitMemoryAndProcesses) {
+    if (limits.memoryBytes !== undefined) lines.push(`ulimit -v ${Math.floor(limits.memoryBytes / 1024)}`);
+    if (limits.maxProcesses !== undefined) lines.push(`ulimit -p ${limits.maxProcesses} 2>/dev/null || true`);
+  }
+  lines.push('ulimit -c 0');
+  lines.push('exec "$@"');
+  return [LAUNCHER_SHELL, '-c', lines.join('\n'), 'hangar-run', ...command];
+}

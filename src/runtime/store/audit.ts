@@ -1,0 +1,44 @@
+import { appendFile } from 'node:fs/promises';
+
+/** One JSON line per tool call (DESIGN.md section 7): time, tool, argument summary, status, ms. */
+export interface AuditEntry {
+  time: string;
+  tool: string;
+  args: Record<string, string>;
+  status: 'ok' | 'error';
+  code?: string;
+  ms: number;
+}
+
+export class AuditLog {
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly file: string) {}
+
+  record(entry: AuditEntry): void {
+    const line = `${JSON.stringify(entry)}\n`;
+    // Appends are chained so lines never interleave; a failing disk never fails the tool call.
+    this.pending = this.pending.then(() => appendFile(this.file, line, { mode: 0o600 })).catch(() => undefined);
+  }
+
+  flush(): Promise<void> {
+    return this.pending;
+  }
+}
+
+const SECRET_KEY = /token|secret|password|passwd|auth|credential|api[_-]?key/i;
+
+/** A short, secret-free summary of tool arguments: long values cut, secret-looking keys hidden. */
+export function summarizeArgs(args: unknown, maxValue = 80): Record<string, string> {
+  if (typeof args !== 'object' || args === null) return {};
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
+    if (SECRET_KEY.test(key)) {
+      out[key] = '[hidden]';
+      continue;
+    }
+    const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    out[key] = text.length > maxValue ? `${text.slice(0, maxValue)}… (${text.length} chars)` : text;
+  }
+  return out;
+}

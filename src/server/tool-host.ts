@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { describeError, HangarError, isHangarError } from '../runtime/errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { summarizeArgs } from '../runtime/store/audit.js';
+import type { ReplyBlock, ToolDefinition } from '../tools/define.js';
+
+/**
+ * Turns tool definitions into MCP tools: JSON schemas made once at start (not per request), input
+ * validated with the tool's own zod schema so a bad argument is an `INVALID_ARGUMENT` tool result
+ * that names the field, errors rendered as `CODE: message`, one audit line per call.
+ */
+type ObjectSchema = { type: 'object'; [key: string]: unknown };
+
+export interface ListedTool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: ObjectSchema;
+  outputSchema: ObjectSchema;
+  annotations: ToolDefinition['annotations'] & { title: string };
+}
+
+export interface CallResult {
+  [key: string]: unknown;
+  content: ReplyBlock[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+export interface CallContext {
+  signal: AbortSignal;
+  progress(progress: number, total?: number, message?: string): void;
+}
+
+function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): ObjectSchema {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete out.$schema;
+  return { ...out, type: 'object' };
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'arguments';
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${where} is required`;
+  if (issue.code === 'unrecognized_keys') return `unknown argument${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${where}: ${issue.message}`;
+}
+
+export class ToolHost {
+  readonly listed: ListedTool[];
+  private readonly byName: Map<string, ToolDefinition>;
+  /** Strict copies of the input schemas: an unknown argument is a mistake worth naming. */
+  private readonly strictInputs: Map<string, z.ZodObject>;
+
+  constructor(
+    private readonly runtime: Runtime,
+    tools: readonly ToolDefinition[],
+  ) {
+    this.byName = new Map(tools.map((t) => [t.name, t]));
+    this.strictInputs = new Map(tools.map((t) => [t.name, t.input.strict()]));
+    this.listed = tools.map((tool) => ({
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: jsonSchema(tool.input, 'input'),
+      outputSchema: jsonSchema(tool.output, 'output'),
+      annotations: { title: tool.title, ...tool.annotations },
+    }));
+  }
+
+  outputSchemaOf(name: string): ObjectSchema | undefined {
+    return this.listed.find((t) => t.name === name)?.outputSchema;
+  }
+
+  async call(name: string, rawArgs: unknown, ctx: CallContext): Promise<CallResult> {
+    const started = performance.now();
+    const audit = (status: 'ok' | 'error', code?: string): void =>
+      this.runtime.audit.record({
+        time: new Date().toISOString(),
+        tool: name.slice(0, 64),
+        args: summarizeArgs(rawArgs),
+        status,
+        ...(code ? { code } : {}),
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      });
+    try {
+      const tool = this.byName.get(name);
+      if (!tool) {
+        throw new HangarError('UNKNOWN_TOOL', `no tool named "${name.slice(0, 64)}"; available: ${[...this.byName.keys()].join(', ')}`);
+      }
+      const parsed = (this.strictInputs.get(name) ?? tool.input).safeParse(rawArgs ?? {});
+      if (!parsed.success) {
+        const messages = parsed.error.issues.slice(0, 5).map(formatIssue);
+        throw new HangarError('INVALID_ARGUMENT', `${messages.join('; ')} (see the ${tool.name} input schema)`);
+      }
+      const reply = await tool.handle(parsed.data, { runtime: this.runtime, signal: ctx.signal, progress: ctx.progress });
+      const structured = reply.structured as Record<string, unknown>;
+      audit('ok');
+      return {
+        content: reply.blocks ?? [{ type: 'text', text: JSON.stringify(structured, null, 2) }],
+        structuredContent: structured,
+      };
+    } catch (error) {
+      const failure = isHangarError(error) ? error : new HangarError('INTERNAL', `${describeError(error)} (this is a bug in Hangar; the server keeps serving)`);
+      if (!isHangarError(error)) this.runtime.logger.error(`tool ${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
+      audit('error', failure.code);
+      return { content: [{ type: 'text', text: failure.render() }], isError: true };
+    }
+  }
+}
