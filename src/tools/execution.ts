@@ -19,16 +19,30 @@ async function runAndRender(
   if (args.env_id !== undefined && args.env_id !== 'default') {
     throw new HangarError('ENV_NOT_FOUND', `environment "${args.env_id}" does not exist; existing: default`);
   }
-  const result: ExecutionResult = await ctx.runtime.exec.runCode({
-    language: args.language,
-    code: args.code,
-    stdin: args.stdin,
-    args: args.args,
-    files: args.files,
-    timeoutS: args.timeout_s,
-    signal: ctx.signal,
-  });
-  return { structured: result, blocks: renderExecution(result) };
+  // A heartbeat for clients that asked for progress: long runs show they are alive and how loud.
+  let outputBytes = 0;
+  const started = Date.now();
+  const heartbeat = setInterval(() => {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    ctx.progress(seconds, args.timeout_s, `running for ${seconds} s, ${outputBytes} bytes of output so far`);
+  }, 1000);
+  try {
+    const result: ExecutionResult = await ctx.runtime.exec.runCode({
+      language: args.language,
+      code: args.code,
+      stdin: args.stdin,
+      args: args.args,
+      files: args.files,
+      timeoutS: args.timeout_s,
+      signal: ctx.signal,
+      onOutput: (_stream, chunk) => {
+        outputBytes += chunk.length;
+      },
+    });
+    return { structured: result, blocks: renderExecution(result) };
+  } finally {
+    clearInterval(heartbeat);
+  }
 }
 
 const runCode = defineTool({
