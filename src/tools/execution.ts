@@ -42,7 +42,7 @@ const runCode = defineTool({
   toolset: 'execution',
   input: z.object({
     code: codeArg,
-    language: safeString('language', 64).default('python').describe('python (default), javascript, bash, sh; see list_languages.'),
+    language: safeString('language', 64).default('python').describe('python (default), javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r: those this machine has (list_languages).'),
     env_id: envIdArg,
     stdin: stdinArg,
     args: argsArg,
@@ -59,10 +59,11 @@ const executeCode = defineTool({
   title: 'Execute code',
   description:
     'Run code in a language and return its output: the same engine as run_code, with the argument order of the Claude-Jester server ' +
-    '(language first). Languages: python, javascript, bash, sh, and whatever list_languages shows.',
+    '(language first). Languages: whatever list_languages shows as available; compiled languages (c, cpp, go, rust, java) compile inside ' +
+    'the run (compile time counts in timeout_s) and a compiler error is a normal result with status "error" and the message in stderr.',
   toolset: 'execution',
   input: z.object({
-    language: safeString('language', 64).describe('python, javascript, bash, sh; see list_languages.'),
+    language: safeString('language', 64).describe('python, javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r; see list_languages.'),
     code: codeArg,
     stdin: stdinArg,
     timeout_s: timeoutArg,
@@ -85,7 +86,9 @@ const LanguageSchema = z.object({
 const listLanguages = defineTool({
   name: 'list_languages',
   title: 'List languages',
-  description: 'List the languages Hangar knows, with whether each is available on this machine, its version and the command used to run it.',
+  description:
+    'List the languages Hangar knows, with whether each is available on this machine, its version, the program\'s absolute path and ' +
+    'the command used (compile step && program, with <src> and <build> for the run\'s paths).',
   toolset: 'execution',
   input: z.object({}),
   output: z.object({ languages: z.array(LanguageSchema) }),
