@@ -4,6 +4,7 @@ import type { ExecutionResult } from '../runtime/exec/result.js';
 import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
 import { renderExecution } from './render.js';
+import { runSlashText } from './slash.js';
 import { argsArg, codeArg, envIdArg, ExecutionResultSchema, safeString, stdinArg, timeoutArg } from './schemas.js';
 
 const filesArg = z
@@ -16,6 +17,7 @@ async function runAndRender(
   ctx: ToolContext,
   args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; timeout_s?: number; env_id?: string },
 ) {
+  if (args.language.trim().toLowerCase() === 'slash') return runSlashAsExecution(ctx, args.code);
   if (args.env_id !== undefined && args.env_id !== 'default') {
     throw new HangarError('ENV_NOT_FOUND', `environment "${args.env_id}" does not exist; existing: default`);
   }
@@ -29,6 +31,27 @@ async function runAndRender(
     signal: ctx.signal,
   });
   return { structured: result, blocks: renderExecution(result) };
+}
+
+/** execute_code with language "slash": the command's text becomes stdout of an "ok" result, or the run's own result. */
+async function runSlashAsExecution(ctx: ToolContext, code: string) {
+  const reply = await runSlashText(code, ctx);
+  const exec = ctx.runtime.exec;
+  const result: ExecutionResult = reply.execution ?? {
+    status: 'ok',
+    exit_code: 0,
+    signal: null,
+    stdout: `${reply.text}\n`,
+    stderr: '',
+    truncated: null,
+    error: null,
+    duration_ms: 0,
+    cpu_ms: null,
+    peak_memory_mb: null,
+    sandbox: exec.appliedSandbox(exec.limitsFor(undefined)),
+    warnings: [],
+  };
+  return { structured: result, blocks: reply.execution ? [{ type: 'text' as const, text: reply.text }] : renderExecution(result) };
 }
 
 const runCode = defineTool({
@@ -63,7 +86,9 @@ const executeCode = defineTool({
     'the run (compile time counts in timeout_s) and a compiler error is a normal result with status "error" and the message in stderr.',
   toolset: 'execution',
   input: z.object({
-    language: safeString('language', 64).describe('python, javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r; see list_languages.'),
+    language: safeString('language', 64).describe(
+      'python, javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r (see list_languages); or "slash" to run a slash command written in code ("/help", "/run python" + code lines, "/benchmark", "/quantum", "/status", "/cleanup").',
+    ),
     code: codeArg,
     stdin: stdinArg,
     timeout_s: timeoutArg,

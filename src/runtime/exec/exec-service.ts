@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
@@ -41,8 +41,30 @@ export interface ExecServiceDeps {
 export class ExecService {
   /** Runs under way, so that closing the runtime ends every process it started. */
   private readonly active = new Set<RunningProcess>();
+  /** Scratch directories of runs under way: /cleanup must not remove them. */
+  private readonly activeDirs = new Set<string>();
+  /** When this service (and so this server) started: content made since then belongs to its callers. */
+  readonly startedAt = Date.now();
 
   constructor(private readonly deps: ExecServiceDeps) {}
+
+  /** Processes running now (compile steps and programs). */
+  get runningCount(): number {
+    return this.active.size;
+  }
+
+  /** Removes scratch directories of runs that are not under way (left by a failed removal); returns how many. */
+  async cleanScratch(): Promise<number> {
+    const names = await readdir(this.deps.layout.scratch).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const dir = path.join(this.deps.layout.scratch, name);
+      if (this.activeDirs.has(dir)) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
 
   async close(): Promise<void> {
     const running = [...this.active];
@@ -70,6 +92,7 @@ export class ExecService {
     const runDir = path.join(this.deps.layout.scratch, newId('run'));
     const dirs = { work: path.join(runDir, 'work'), src: path.join(runDir, 'src'), tmp: path.join(runDir, 'tmp'), build: path.join(runDir, 'build') };
     const enforcement = this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup';
+    this.activeDirs.add(runDir);
     try {
       await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
       const prepared = await prepareSource(entry, request.code);
@@ -110,6 +133,7 @@ export class ExecService {
       return toExecutionResult(outcome, this.appliedSandbox(limits), warnings, entry.id);
     } finally {
       await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+      this.activeDirs.delete(runDir);
     }
   }
 
