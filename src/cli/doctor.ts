@@ -9,6 +9,7 @@ export function formatDoctor(report: DoctorReport): string {
   lines.push('languages');
   for (const l of report.languages) {
     lines.push(`  ${mark(l.available)}${l.id.padEnd(12)}${(l.version ?? '').padEnd(10)}${l.path ?? 'not found'}`);
+    if (l.command) lines.push(`     ${''.padEnd(22)}${l.command}`);
   }
   lines.push('');
   lines.push('sandbox');

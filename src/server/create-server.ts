@@ -3,6 +3,7 @@ import { HangarError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { selectTools } from '../tools/index.js';
+import { PromptHost } from './prompts.js';
 import { ResourceHost } from './resources.js';
 import { ToolHost } from './tool-host.js';
 
@@ -34,13 +35,16 @@ export interface HangarServerOptions {
 export function createHangarServer(runtime: Runtime, options: HangarServerOptions = {}): HangarServer {
   const tools = new ToolHost(runtime, options.tools ?? selectTools(runtime.config.toolsets));
   const resources = new ResourceHost(runtime);
+  const prompts = new PromptHost(runtime);
+  /** Aborted when the server closes: prompts that run code stop with it. */
+  const lifetime = new AbortController();
   const inFlight = new Set<AbortController>();
   let closing = false;
 
   const factory: McpServerFactory = () => {
     const server = new Server(
       { name: SERVER_NAME, title: 'Hangar', version: SERVER_VERSION },
-      { capabilities: { tools: { listChanged: true }, resources: {} }, instructions: INSTRUCTIONS },
+      { capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} }, instructions: INSTRUCTIONS },
     );
     server.setRequestHandler('tools/list', () => ({ tools: tools.listed }));
     server.setRequestHandler('tools/call', async (request, ctx: ServerContext) => {
@@ -70,6 +74,7 @@ export function createHangarServer(runtime: Runtime, options: HangarServerOption
       }
     });
     resources.register(server);
+    prompts.register(server, () => lifetime.signal);
     return server;
   };
 
@@ -78,6 +83,7 @@ export function createHangarServer(runtime: Runtime, options: HangarServerOption
     tools,
     async close() {
       closing = true;
+      lifetime.abort(new Error('the server is shutting down'));
       for (const controller of inFlight) controller.abort(new Error('the server is shutting down'));
       await runtime.close();
     },

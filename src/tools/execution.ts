@@ -4,6 +4,7 @@ import type { ExecutionResult } from '../runtime/exec/result.js';
 import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
 import { renderExecution } from './render.js';
+import { runSlashText } from './slash.js';
 import { argsArg, codeArg, envIdArg, ExecutionResultSchema, safeString, stdinArg, timeoutArg } from './schemas.js';
 
 const filesArg = z
@@ -16,6 +17,7 @@ async function runAndRender(
   ctx: ToolContext,
   args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; timeout_s?: number; env_id?: string },
 ) {
+  if (args.language.trim().toLowerCase() === 'slash') return runSlashAsExecution(ctx, args.code);
   if (args.env_id !== undefined && args.env_id !== 'default') {
     throw new HangarError('ENV_NOT_FOUND', `environment "${args.env_id}" does not exist; existing: default`);
   }
@@ -45,6 +47,27 @@ async function runAndRender(
   }
 }
 
+/** execute_code with language "slash": the command's text becomes stdout of an "ok" result, or the run's own result. */
+async function runSlashAsExecution(ctx: ToolContext, code: string) {
+  const reply = await runSlashText(code, ctx);
+  const exec = ctx.runtime.exec;
+  const result: ExecutionResult = reply.execution ?? {
+    status: 'ok',
+    exit_code: 0,
+    signal: null,
+    stdout: `${reply.text}\n`,
+    stderr: '',
+    truncated: null,
+    error: null,
+    duration_ms: 0,
+    cpu_ms: null,
+    peak_memory_mb: null,
+    sandbox: exec.appliedSandbox(exec.limitsFor(undefined)),
+    warnings: [],
+  };
+  return { structured: result, blocks: reply.execution ? [{ type: 'text' as const, text: reply.text }] : renderExecution(result) };
+}
+
 const runCode = defineTool({
   name: 'run_code',
   title: 'Run code',
@@ -56,7 +79,7 @@ const runCode = defineTool({
   toolset: 'execution',
   input: z.object({
     code: codeArg,
-    language: safeString('language', 64).default('python').describe('python (default), javascript, bash, sh; see list_languages.'),
+    language: safeString('language', 64).default('python').describe('python (default), javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r: those this machine has (list_languages).'),
     env_id: envIdArg,
     stdin: stdinArg,
     args: argsArg,
@@ -73,10 +96,13 @@ const executeCode = defineTool({
   title: 'Execute code',
   description:
     'Run code in a language and return its output: the same engine as run_code, with the argument order of the Claude-Jester server ' +
-    '(language first). Languages: python, javascript, bash, sh, and whatever list_languages shows.',
+    '(language first). Languages: whatever list_languages shows as available; compiled languages (c, cpp, go, rust, java) compile inside ' +
+    'the run (compile time counts in timeout_s) and a compiler error is a normal result with status "error" and the message in stderr.',
   toolset: 'execution',
   input: z.object({
-    language: safeString('language', 64).describe('python, javascript, bash, sh; see list_languages.'),
+    language: safeString('language', 64).describe(
+      'python, javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r (see list_languages); or "slash" to run a slash command written in code ("/help", "/run python" + code lines, "/benchmark", "/quantum", "/status", "/cleanup").',
+    ),
     code: codeArg,
     stdin: stdinArg,
     timeout_s: timeoutArg,
@@ -99,7 +125,9 @@ const LanguageSchema = z.object({
 const listLanguages = defineTool({
   name: 'list_languages',
   title: 'List languages',
-  description: 'List the languages Hangar knows, with whether each is available on this machine, its version and the command used to run it.',
+  description:
+    'List the languages Hangar knows, with whether each is available on this machine, its version, the program\'s absolute path and ' +
+    'the command used (compile step && program, with <src> and <build> for the run\'s paths).',
   toolset: 'execution',
   input: z.object({}),
   output: z.object({ languages: z.array(LanguageSchema) }),

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, realpath } from 'node:fs/promises';
+import { access, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { HangarError } from '../errors.js';
-import { LANGUAGE_TABLE, type LanguageEntry } from './table.js';
+import { LANGUAGE_TABLE, type LanguageEntry, type RunFiles } from './table.js';
 
 export interface LanguageInfo {
   id: string;
@@ -13,7 +13,7 @@ export interface LanguageInfo {
   version: string | null;
   /** Absolute path of the program used. */
   path: string | null;
-  /** Example command line, with `<file>` for the source. */
+  /** Example command line(s): the compile step, then the program; `<src>` and `<build>` stand for the run's paths. */
   command: string | null;
 }
 
@@ -31,9 +31,43 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-/** Shims (pyenv, asdf, rbenv) re-exec through a shell script: slow, and they depend on our env. */
+/**
+ * Shims (pyenv, asdf, rbenv) re-exec through a shell script: slow, and they depend on our env.
+ * rustup's proxies (rustc → rustup) need RUSTUP_HOME and the host's home, which runs do not get.
+ */
 function isShim(file: string): boolean {
-  return /(^|\/)(shims|\.asdf\/shims)\//.test(file);
+  return /(^|\/)(shims|\.asdf\/shims)\//.test(file) || path.basename(file) === 'rustup';
+}
+
+/** Expands `~` (the host's home) and one `*` path segment, sorted so that the newest name wins last. */
+async function expandPattern(pattern: string, home: string | undefined): Promise<string[]> {
+  const full = pattern.startsWith('~/') ? (home ? path.join(home, pattern.slice(2)) : undefined) : pattern;
+  if (!full) return [];
+  const star = full.indexOf('*');
+  if (star < 0) return [full];
+  const dir = path.dirname(full.slice(0, star + 1));
+  const rest = full.slice(dir.length + 1);
+  const [segment = '', ...tail] = rest.split('/');
+  const [prefix = '', suffix = ''] = segment.split('*');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.startsWith(prefix) && n.endsWith(suffix))
+    .sort()
+    .map((n) => path.join(dir, n, ...tail));
+}
+
+/** Placeholders shown by list_languages and doctor for the paths a real run has. */
+const EXAMPLE_FILES = (entry: LanguageEntry): RunFiles => ({
+  source: `<src>/${typeof entry.sourceFile === 'string' ? entry.sourceFile : entry.sourceFile('public class Main {}')}`,
+  buildDir: '<build>',
+  tmpDir: '<tmp>',
+  code: 'public class Main { public static void main(String[] a) {} }',
+});
+
+export function exampleCommand(entry: LanguageEntry, tool: string): string {
+  const files = EXAMPLE_FILES(entry);
+  const run = entry.command(tool, files, []).join(' ');
+  return entry.compile ? `${entry.compile(tool, files).join(' ')} && ${run}` : run;
 }
 
 async function findOnPath(name: string, searchPath: string): Promise<string | undefined> {
@@ -68,6 +102,7 @@ export class LanguageRegistry {
   constructor(
     private readonly searchPath: string,
     private readonly nodePath: string = process.execPath,
+    private readonly home: string | undefined = process.env.HOME,
   ) {}
 
   entries(): readonly LanguageEntry[] {
@@ -89,17 +124,25 @@ export class LanguageRegistry {
     if (!found) {
       found = (async () => {
         for (const candidate of entry.candidates) {
-          const file =
-            candidate === '<node>' ? this.nodePath : path.isAbsolute(candidate) ? candidate : await findOnPath(candidate, this.searchPath);
-          if (!file || !(await isExecutable(file))) continue;
-          const real = await realpath(file).catch(() => file);
-          if (!isShim(real)) return real;
+          for (const file of await this.expand(candidate)) {
+            if (!(await isExecutable(file))) continue;
+            const real = await realpath(file).catch(() => file);
+            if (!isShim(real)) return real;
+          }
         }
         return undefined;
       })();
       this.resolved.set(entry.id, found);
     }
     return found;
+  }
+
+  private async expand(candidate: string): Promise<string[]> {
+    if (candidate === '<node>') return [this.nodePath];
+    if (candidate.startsWith('~/') || candidate.includes('*')) return expandPattern(candidate, this.home);
+    if (path.isAbsolute(candidate)) return [candidate];
+    const found = await findOnPath(candidate, this.searchPath);
+    return found ? [found] : [];
   }
 
   /** The language and its program, or LANGUAGE_UNAVAILABLE naming the ones that are available. */
@@ -134,7 +177,7 @@ export class LanguageRegistry {
           available: tool !== undefined,
           version,
           path: tool ?? null,
-          command: tool ? entry.command(tool, `<${entry.sourceFile}>`, []).join(' ') : null,
+          command: tool ? exampleCommand(entry, tool) : null,
         };
       }),
     );
