@@ -1,0 +1,35 @@
+// (a) run_code `print(1)` through MCP stdio against the built CLI: the whole path an agent pays for.
+import { connectStdio, hangarServeArgs, removeDir, tempDir } from './lib.mjs';
+
+export default {
+  id: 'a',
+  title: 'run_code print(1), hangar over MCP stdio',
+  n: 200,
+  quickN: 40,
+  warmup: 10,
+  async setup() {
+    const dataDir = await tempDir('a');
+    const session = await connectStdio(hangarServeArgs(dataDir));
+    const call = async () => {
+      const result = await session.client.callTool({ name: 'run_code', arguments: { code: 'print(1)' } });
+      const out = result.structuredContent;
+      if (result.isError || out?.status !== 'ok' || out.stdout !== '1\n') {
+        throw new Error(`run_code did not print 1: ${JSON.stringify(result).slice(0, 400)}`);
+      }
+      return out;
+    };
+    const first = await call();
+    return {
+      note: `enforcement=${first.sandbox?.enforcement}, level=${first.sandbox?.level}`,
+      async sample() {
+        const t0 = performance.now();
+        await call();
+        return performance.now() - t0;
+      },
+      async teardown() {
+        await session.close();
+        await removeDir(dataDir);
+      },
+    };
+  },
+};
