@@ -1,15 +1,16 @@
 // (a) run_code `print(1)` through MCP stdio against the built CLI: the whole path an agent pays for.
-import { connectStdio, hangarServeArgs, removeDir, tempDir } from './lib.mjs';
+import { CLI, connectStdio, hangarServeArgs, removeDir, tempDir } from './lib.mjs';
 
-export default {
-  id: 'a',
-  title: 'run_code print(1), hangar over MCP stdio',
+/** `cli` may be another build of Hangar (run.mjs --baseline-cli) for an A/B comparison in one run. */
+export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
+  id,
+  title: `run_code print(1), hangar over MCP stdio${label}`,
   n: 200,
   quickN: 40,
   warmup: 10,
   async setup() {
     const dataDir = await tempDir('a');
-    const session = await connectStdio(hangarServeArgs(dataDir));
+    const session = await connectStdio(hangarServeArgs(dataDir, [], cli));
     const call = async () => {
       const result = await session.client.callTool({ name: 'run_code', arguments: { code: 'print(1)' } });
       const out = result.structuredContent;
@@ -32,4 +33,6 @@ export default {
       },
     };
   },
-};
+});
+
+export default makeRunCode();

@@ -8,7 +8,8 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = path.join(ROOT, 'dist/cli.js');
+/** HANGAR_BENCH_CLI points at another build (e.g. a copy of dist/ from before a change) for A/B runs. */
+export const CLI = process.env.HANGAR_BENCH_CLI ? path.resolve(process.env.HANGAR_BENCH_CLI) : path.join(ROOT, 'dist/cli.js');
 /** Interpreters by absolute path: the pyenv shim on PATH would add its own start-up to every run. */
 export const PYTHON = '/usr/bin/python3';
 export const NODE = process.execPath;
@@ -46,8 +47,8 @@ export async function connectStdio({ command, args, env, cwd, name = 'hangar-ben
 }
 
 /** The built CLI over stdio, as `npm start` runs it, on its own data dir. */
-export function hangarServeArgs(dataDir, extra = []) {
-  return { command: NODE, args: [CLI, 'serve', '--data-dir', dataDir, '--log-level', 'warn', ...extra], env: { PATH: CLEAN_PATH } };
+export function hangarServeArgs(dataDir, extra = [], cli = CLI) {
+  return { command: NODE, args: [cli, 'serve', '--data-dir', dataDir, '--log-level', 'warn', ...extra], env: { PATH: CLEAN_PATH } };
 }
 
 export function textOf(result) {
@@ -71,6 +72,13 @@ export async function memoryOf(pid) {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+export async function cpuMsOf(pid) {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10;
 }
 
 export const MiB = 1048576;

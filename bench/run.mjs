@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import runCode from './a-run-code.mjs';
+import runCode, { makeRunCode } from './a-run-code.mjs';
 import barePython from './b-bare-python.mjs';
 import codeRunner from './c-code-runner.mjs';
 import noop from './d-noop.mjs';
-import { nodeStart, startup } from './e-startup.mjs';
+import { makeStartup, nodeStart, startup } from './e-startup.mjs';
 import bigOutput from './f-big-output.mjs';
 import idleRss from './g-idle-rss.mjs';
 import { PYTHON, ROOT, stats } from './lib.mjs';
@@ -21,14 +21,15 @@ const MEASURED = [bigOutput, idleRss];
 const BASELINES = { a: ['b'], c: ['b'], e: ['e0'] };
 
 function parseArgs(argv) {
-  const options = { quick: false, rounds: undefined, ids: [] };
+  const options = { quick: false, rounds: undefined, baselineCli: undefined, ids: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick' || arg === '-q') options.quick = true;
     else if (arg === '--rounds') options.rounds = Number(argv[++i]);
+    else if (arg === '--baseline-cli') options.baselineCli = argv[++i];
     else if (arg === '--help' || arg === '-h') {
       const all = [...SAMPLED, ...MEASURED].map((s) => `  ${s.id.padEnd(3)} ${s.title}`).join('\n');
-      process.stdout.write(`usage: node bench/run.mjs [--quick] [--rounds N] [ID ...]\n\n${all}\n`);
+      process.stdout.write(`usage: node bench/run.mjs [--quick] [--rounds N] [--baseline-cli PATH] [ID ...]\n\n${all}\n`);
       process.exit(0);
     } else options.ids.push(arg.toLowerCase());
   }
@@ -102,6 +103,8 @@ function sampledRows(results) {
     });
   };
   plain('a');
+  plain('a@base');
+  ratioRow('a/a@base', 'a', 'a@base');
   plain('b');
   plain('c');
   ratioRow('a/b', 'a', 'b', '≤ 1.3', 1.3);
@@ -111,6 +114,8 @@ function sampledRows(results) {
   if (d) plain('d', { measured: d.p50, unit: 'ms', target: 'p50 ≤ 0.5 ms', pass: d.p50 <= 0.5 });
   const e = get('e');
   if (e) plain('e', { measured: e.p50, unit: 'ms', target: 'p50 ≤ 150 ms', pass: e.p50 <= 150 });
+  plain('e@base');
+  ratioRow('e/e@base', 'e', 'e@base');
   plain('e0');
   return rows;
 }
@@ -163,7 +168,12 @@ async function main() {
   const want = selected(options.ids);
   const startedAt = new Date();
   const loadBefore = os.loadavg()[0];
-  const results = await runSampled(SAMPLED.filter((s) => want.has(s.id)), options);
+  const sampled = SAMPLED.filter((s) => want.has(s.id));
+  if (options.baselineCli) {
+    if (want.has('a')) sampled.splice(sampled.indexOf(runCode) + 1, 0, makeRunCode(options.baselineCli, 'a@base', ' [baseline build]'));
+    if (want.has('e')) sampled.splice(sampled.indexOf(startup) + 1, 0, makeStartup(options.baselineCli, 'e@base', ' [baseline build]'));
+  }
+  const results = await runSampled(sampled, options);
   const rows = sampledRows(results);
   for (const scenario of MEASURED.filter((s) => want.has(s.id))) {
     process.stderr.write(`measure ${scenario.id}: ${scenario.title}\n`);
