@@ -1,5 +1,5 @@
 // (a) run_code `print(1)` through MCP stdio against the built CLI: the whole path an agent pays for.
-import { CLI, connectStdio, hangarServeArgs, removeDir, tempDir } from './lib.mjs';
+import { CLI, MiB, connectStdio, hangarServeArgs, memoryOf, removeDir, tempDir } from './lib.mjs';
 
 /** `cli` may be another build of Hangar (run.mjs --baseline-cli) for an A/B comparison in one run. */
 export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
@@ -20,14 +20,20 @@ export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
       return out;
     };
     const first = await call();
+    let note = `enforcement=${first.sandbox?.enforcement}, level=${first.sandbox?.level}`;
     return {
-      note: `enforcement=${first.sandbox?.enforcement}, level=${first.sandbox?.level}`,
+      get note() {
+        return note;
+      },
       async sample() {
         const t0 = performance.now();
         await call();
         return performance.now() - t0;
       },
       async teardown() {
+        // Every run forks the server, and fork() costs grow with its RSS (BENCHMARKS.md).
+        const { rss } = await memoryOf(session.pid);
+        note += `; server RSS ${(rss / MiB).toFixed(0)} MiB`;
         await session.close();
         await removeDir(dataDir);
       },

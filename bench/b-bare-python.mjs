@@ -9,7 +9,10 @@ export default {
   warmup: 10,
   async setup() {
     return {
-      note: PYTHON,
+      // fork() cost grows with the parent's RSS, so the spawning process's size matters (BENCHMARKS.md).
+      get note() {
+        return `${PYTHON}; spawned by the bench process (RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB)`;
+      },
       async sample() {
         const t0 = performance.now();
         const out = await runToExit(PYTHON, ['-c', 'print(1)']);

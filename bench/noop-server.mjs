@@ -1,13 +1,19 @@
 // A Hangar server with one no-op tool, served over stdio by our own tool host and transport: the
 // round trip (d) measures is JSON-RPC framing + SDK dispatch + ToolHost (zod validation, audit line,
 // structured result) + stdio, with no work in the tool. Usage: node bench/noop-server.mjs DATA_DIR
+// It imports the built dist/ (create-server, runtime, define, transports/stdio): run `npm run build` first.
 import { z } from 'zod';
-import { ConfigSchema } from '../dist/config/schema.js';
-import { createHangarServer } from '../dist/server/create-server.js';
-import { runStdio } from '../dist/server/transports/stdio.js';
-import { createRuntime } from '../dist/runtime/runtime.js';
-import { createLogger } from '../dist/runtime/logger.js';
-import { defineTool, READ_ONLY } from '../dist/tools/define.js';
+import { pathToFileURL } from 'node:url';
+
+// HANGAR_BENCH_DIST: another build's dist/ directory, for A/B runs (run.mjs --baseline-cli).
+const dist = process.env.HANGAR_BENCH_DIST ? pathToFileURL(`${process.env.HANGAR_BENCH_DIST}/`) : new URL('../dist/', import.meta.url);
+const load = (file) => import(new URL(file, dist).href);
+const { ConfigSchema } = await load('config/schema.js');
+const { createHangarServer } = await load('server/create-server.js');
+const { runStdio } = await load('server/transports/stdio.js');
+const { createRuntime } = await load('runtime/runtime.js');
+const { createLogger } = await load('runtime/logger.js');
+const { defineTool, READ_ONLY } = await load('tools/define.js');
 
 const dataDir = process.argv[2];
 if (!dataDir) {

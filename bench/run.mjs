@@ -9,7 +9,7 @@ import path from 'node:path';
 import runCode, { makeRunCode } from './a-run-code.mjs';
 import barePython from './b-bare-python.mjs';
 import codeRunner from './c-code-runner.mjs';
-import noop from './d-noop.mjs';
+import noop, { makeNoop } from './d-noop.mjs';
 import { makeStartup, nodeStart, startup } from './e-startup.mjs';
 import bigOutput from './f-big-output.mjs';
 import idleRss from './g-idle-rss.mjs';
@@ -112,6 +112,8 @@ function sampledRows(results) {
   ratioRow('a/c', 'a', 'c');
   const d = get('d');
   if (d) plain('d', { measured: d.p50, unit: 'ms', target: 'p50 ≤ 0.5 ms', pass: d.p50 <= 0.5 });
+  plain('d@base');
+  ratioRow('d/d@base', 'd', 'd@base');
   const e = get('e');
   if (e) plain('e', { measured: e.p50, unit: 'ms', target: 'p50 ≤ 150 ms', pass: e.p50 <= 150 });
   plain('e@base');
@@ -171,6 +173,7 @@ async function main() {
   const sampled = SAMPLED.filter((s) => want.has(s.id));
   if (options.baselineCli) {
     if (want.has('a')) sampled.splice(sampled.indexOf(runCode) + 1, 0, makeRunCode(options.baselineCli, 'a@base', ' [baseline build]'));
+    if (want.has('d')) sampled.splice(sampled.indexOf(noop) + 1, 0, makeNoop(path.dirname(path.resolve(options.baselineCli)), 'd@base', ' [baseline build]'));
     if (want.has('e')) sampled.splice(sampled.indexOf(startup) + 1, 0, makeStartup(options.baselineCli, 'e@base', ' [baseline build]'));
   }
   const results = await runSampled(sampled, options);
