@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { buildConfig, ConfigError, fromEnv, fromFile, fromFlags } from './config/load.js';
-import { formatDoctor } from './cli/doctor.js';
 import { connectHint, helpText } from './cli/help.js';
 import { parseCli, UsageError } from './cli/parse.js';
-import { runOnce } from './cli/run.js';
 import { serve } from './cli/serve.js';
-import { doctor } from './runtime/doctor.js';
 import { createLogger } from './runtime/logger.js';
 import { createRuntime } from './runtime/runtime.js';
 
@@ -28,9 +25,13 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(config);
-    case 'run':
+    // Commands other than serve load their code on demand: server start-up is a target (DESIGN.md 9).
+    case 'run': {
+      const { runOnce } = await import('./cli/run.js');
       return runOnce(config, values, positionals);
+    }
     case 'doctor': {
+      const [{ doctor }, { formatDoctor }] = await Promise.all([import('./runtime/doctor.js'), import('./cli/doctor.js')]);
       const runtime = await createRuntime(config, { logger: createLogger('error') });
       try {
         const report = await doctor(runtime);

@@ -1,5 +1,4 @@
 import { createHangarServer } from '../server/create-server.js';
-import { runHttp } from '../server/transports/http.js';
 import { runStdio } from '../server/transports/stdio.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../runtime/logger.js';
@@ -33,6 +32,9 @@ export async function serve(config: Config): Promise<number> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   if (config.transport === 'http') {
+    // Loaded only when asked for: the HTTP stack (and the fetch machinery it pulls in) is a third
+    // of a stdio server's start-up time (see BENCHMARKS.md).
+    const { runHttp } = await import('../server/transports/http.js');
     const http = await runHttp(hangar, config, logger);
     stopTransport = () => http.close();
     logger.info(`serving MCP at ${http.url}`);

@@ -63,7 +63,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     audit,
     async close() {
       await exec.close();
-      await audit.flush();
+      await audit.close();
       await removeCgroupParents(cgroups);
     },
   };

@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** One JSON line per tool call (DESIGN.md section 7): time, tool, argument summary, status, ms. */
 export interface AuditEntry {
@@ -12,17 +12,37 @@ export interface AuditEntry {
 
 export class AuditLog {
   private pending: Promise<void> = Promise.resolve();
+  /** Opened once and kept: an open + close per call was most of the audit's cost (BENCHMARKS.md). */
+  private handle: FileHandle | undefined;
 
   constructor(private readonly file: string) {}
 
   record(entry: AuditEntry): void {
     const line = `${JSON.stringify(entry)}\n`;
     // Appends are chained so lines never interleave; a failing disk never fails the tool call.
-    this.pending = this.pending.then(() => appendFile(this.file, line, { mode: 0o600 })).catch(() => undefined);
+    this.pending = this.pending.then(() => this.append(line)).catch(() => this.closeHandle());
   }
 
   flush(): Promise<void> {
     return this.pending;
+  }
+
+  /** Writes what is pending and releases the file. Later records reopen it. */
+  async close(): Promise<void> {
+    await this.pending;
+    await this.closeHandle();
+  }
+
+  private async append(line: string): Promise<void> {
+    this.handle ??= await open(this.file, 'a', 0o600);
+    await this.handle.write(line);
+  }
+
+  /** After a failed write, drop the handle so the next record starts from a fresh open. */
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => undefined);
   }
 }
 
