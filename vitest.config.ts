@@ -7,7 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: suites that spawn servers and interpreters run two at a time.
     maxWorkers: 2,
-    minWorkers: 1,
     reporters: ['default'],
   },
 });
