@@ -175,6 +175,7 @@ describe.each([
     const started = Date.now();
     const r = await exec(s.client, { code: 'print("spinning", flush=True)\nwhile True: pass', args: [m], timeout_s: 2 });
     const elapsed = Date.now() - started;
+    console.log(`timeout run: ${elapsed} ms end to end, duration_ms ${r.duration_ms}`);
     expect(r.status).toBe('timeout');
     expect(r.error?.name).toBe('Timeout');
     expect(r.stdout).toBe('spinning\n');
