@@ -38,10 +38,18 @@ function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): ObjectSchema {
   return { ...out, type: 'object' };
 }
 
+/** A caller's key as it may appear in an error: control characters (NUL …) escaped, length cut. */
+function printableKey(key: PropertyKey): string {
+  const shown = String(key).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+}
+
 function formatIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'arguments';
+  const where = issue.path.length > 0 ? issue.path.map(printableKey).join('.') : 'arguments';
+  // A bad record key (a file path): say what is wrong with it, not only that it is invalid.
+  if (issue.code === 'invalid_key') return `${where}: ${issue.issues[0]?.message ?? issue.message}`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${where} is required`;
-  if (issue.code === 'unrecognized_keys') return `unknown argument${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `unknown argument${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${printableKey(k)}"`).join(', ')}`;
   return `${where}: ${issue.message}`;
 }
 

@@ -1,4 +1,5 @@
 import { spawn as spawnChild } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStore } from '../content/content-store.js';
 import { newId } from '../ids.js';
@@ -6,7 +7,7 @@ import { RunCgroup, type CgroupSupport } from '../sandbox/cgroups.js';
 import { launcherArgv } from '../sandbox/launcher.js';
 import type { Limits } from '../sandbox/limits.js';
 import { StreamCapture, type CapturedOutput } from './capture.js';
-import { listProcs, readPeakRssBytes, readProc, relatedProcs } from './procfs.js';
+import { listProcs, readPeakRssBytes, readProc, relatedProcs, type ProcInfo } from './procfs.js';
 
 export type ExecStatus = 'ok' | 'error' | 'timeout' | 'killed' | 'cancelled';
 
@@ -49,6 +50,8 @@ export interface SpawnDeps {
 }
 
 const TICK_MS = 1000 / 100;
+/** Not HANGAR_*: user code sees it, and HANGAR_* names are kept for operator settings. */
+export const RUN_TAG_VARIABLE = 'HGR_RUN_TAG';
 
 /**
  * The execution primitive: starts a command in its own session and process group inside a fresh
@@ -67,9 +70,11 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     rlimitMemoryAndProcesses: group === undefined,
   });
   const started = performance.now();
+  // Without cgroups, a tag in the environment finds double-forked daemons whose parent is gone.
+  const tag = group ? undefined : newId('run');
   const child = spawnChild(argv[0] ?? '/bin/sh', argv.slice(1), {
     cwd: request.cwd,
-    env: request.env,
+    env: tag ? { ...request.env, [RUN_TAG_VARIABLE]: tag } : request.env,
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -104,7 +109,7 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   else child.stdin.end();
 
   // Without cgroups, follow the tree through /proc so that a kill can still reach every member.
-  const fallback = group ? undefined : new ProcfsTracker(childPid);
+  const fallback = tag ? new ProcfsTracker(childPid, tag) : undefined;
   fallback?.start();
 
   let killReason: string | null = null;
@@ -189,15 +194,40 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   return { pid: childPid, done, kill: (reason) => requestKill(reason, 'killed') };
 }
 
-/** Tree tracking for machines without writable cgroups: polls /proc for the run's relatives. */
+/**
+ * Tree tracking for machines without writable cgroups: polls /proc for the run's relatives, by
+ * parentage and session, and by the run's tag in the environment, which survives a double fork
+ * (setsid, then the middle process exits) that cuts every parent link.
+ */
 class ProcfsTracker {
   private readonly known = new Map<number, number>();
+  private readonly checked = new Set<string>();
+  private rootStartTime: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   cpuMs: number | null = null;
   peakRssBytes: number | null = null;
 
-  constructor(private readonly rootPid: number) {
+  constructor(
+    private readonly rootPid: number,
+    private readonly tag: string,
+  ) {
     this.known.set(rootPid, -1);
+  }
+
+  /** Processes born since the run started that carry its tag; each one is read once. */
+  private async tagged(all: ProcInfo[]): Promise<ProcInfo[]> {
+    this.rootStartTime ??= (await readProc(this.rootPid))?.startTime;
+    if (this.rootStartTime === undefined) return [];
+    const needle = `\0${RUN_TAG_VARIABLE}=${this.tag}\0`;
+    const found: ProcInfo[] = [];
+    for (const p of all) {
+      const key = `${p.pid}:${p.startTime}`;
+      if (this.known.has(p.pid) || p.startTime < this.rootStartTime || this.checked.has(key)) continue;
+      this.checked.add(key);
+      const environ = await readFile(`/proc/${p.pid}/environ`, 'latin1').catch(() => '');
+      if (`\0${environ}`.includes(needle)) found.push(p);
+    }
+    return found;
   }
 
   start(): void {
@@ -211,6 +241,7 @@ class ProcfsTracker {
 
   private async poll(): Promise<void> {
     const all = await listProcs();
+    for (const p of await this.tagged(all)) this.known.set(p.pid, p.startTime);
     const related = relatedProcs(all, new Set([this.rootPid, ...this.known.keys()]));
     let ticks = 0;
     for (const p of related) {

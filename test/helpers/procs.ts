@@ -1,0 +1,61 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A string unique to one test, put in the argv of every process it starts so /proc can find them. */
+export function marker(tag = 'hgt'): string {
+  return `${tag}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Live (non-zombie) processes whose command line contains `needle`. */
+export async function procsWith(needle: string): Promise<{ pid: number; cmdline: string }[]> {
+  const names = await readdir('/proc').catch(() => [] as string[]);
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(needle)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (stat === '' || state === 'Z' || state === 'X') continue;
+    found.push({ pid: Number(name), cmdline: cmdline.replace(/\0/g, ' ').trim() });
+  }
+  return found;
+}
+
+/** Waits until no process carries `needle` (or the deadline passes) and returns what is left. */
+export async function waitNoProcs(needle: string, withinMs = 3000): Promise<{ pid: number; cmdline: string }[]> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const left = await procsWith(needle);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await sleep(50);
+  }
+}
+
+/** Waits until at least `count` processes carry `needle`. */
+export async function waitProcs(needle: string, count: number, withinMs = 10_000): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const found = (await procsWith(needle)).length;
+    if (found >= count || Date.now() > deadline) return found;
+    await sleep(50);
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resident memory of a process in bytes, from /proc/<pid>/status. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kb) * 1024;
+}
