@@ -25,6 +25,39 @@ export interface RunCodeRequest {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
+/** A script file already on disk (a workspace file), run with the workspace as working directory. */
+export interface RunFileRequest {
+  /** Absolute path, already checked with resolveInside by the caller. */
+  file: string;
+  cwd: string;
+  args?: string[];
+  /** Overrides the language's program (e.g. an environment's python). */
+  interpreter?: string;
+  timeoutS?: number;
+  signal?: AbortSignal;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+/** A command line (argv) run in a directory: the commands of jobs. */
+export interface RunCommandRequest {
+  command: string[];
+  cwd: string;
+  env?: Record<string, string>;
+  timeoutS?: number;
+  signal?: AbortSignal;
+}
+
+interface PreparedRun {
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin?: string;
+  limits: Limits;
+  language?: string;
+  signal?: AbortSignal;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
 export interface ExecServiceDeps {
   config: Config;
   layout: DataLayout;
@@ -83,24 +116,74 @@ export class ExecService {
         // Python finds modules the call wrote into the working directory, as `python file` would.
         extra: entry.id === 'python' ? { PYTHONPATH: workDir } : {},
       });
-      const running = await spawnProcess(
-        { cgroups: this.deps.cgroups, content: this.deps.content },
-        {
-          command: entry.command(tool, source, request.args ?? []),
-          cwd: workDir,
-          env,
-          stdin: request.stdin,
-          limits,
-          signal: request.signal,
-          onOutput: request.onOutput,
-        },
-      );
-      this.active.add(running);
-      const outcome = await running.done.finally(() => this.active.delete(running));
-      return toExecutionResult(outcome, this.appliedSandbox(limits), [], entry.id);
+      return await this.execute({
+        command: entry.command(tool, source, request.args ?? []),
+        cwd: workDir,
+        env,
+        stdin: request.stdin,
+        limits,
+        language: entry.id,
+        signal: request.signal,
+        onOutput: request.onOutput,
+      });
     } finally {
       await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  /** Runs a file in place (workspace_run_script): the language comes from its extension. */
+  async runFile(request: RunFileRequest): Promise<ExecutionResult> {
+    const entry = this.deps.languages.byExtension(request.file);
+    if (!entry) {
+      const known = this.deps.languages.entries().flatMap((l) => l.extensions);
+      throw new HangarError('LANGUAGE_UNAVAILABLE', `no language runs "${path.extname(request.file) || path.basename(request.file)}" files; known extensions: ${known.join(', ')}`);
+    }
+    const tool = request.interpreter ?? (await this.deps.languages.resolve(entry.id)).tool;
+    return this.withTmp((tmpDir) =>
+      this.execute({
+        command: entry.command(tool, request.file, request.args ?? []),
+        cwd: request.cwd,
+        env: buildRunEnvironment(this.deps.hostEnv, { home: request.cwd, tmpDir, extra: entry.id === 'python' ? { PYTHONPATH: request.cwd } : {} }),
+        limits: this.limitsFor(request.timeoutS),
+        language: entry.id,
+        signal: request.signal,
+        onOutput: request.onOutput,
+      }),
+    );
+  }
+
+  /** Runs an argv in a directory with a scrubbed environment plus `env` (job commands). */
+  async runCommand(request: RunCommandRequest): Promise<ExecutionResult> {
+    return this.withTmp((tmpDir) =>
+      this.execute({
+        command: request.command,
+        cwd: request.cwd,
+        env: buildRunEnvironment(this.deps.hostEnv, { home: request.cwd, tmpDir, extra: request.env ?? {} }),
+        limits: this.limitsFor(request.timeoutS),
+        signal: request.signal,
+      }),
+    );
+  }
+
+  private async withTmp<T>(work: (tmpDir: string) => Promise<T>): Promise<T> {
+    const tmpDir = path.join(this.deps.layout.scratch, newId('tmp'));
+    await mkdir(tmpDir, { recursive: true });
+    try {
+      return await work(tmpDir);
+    } finally {
+      await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /** The shared tail of every entry point: spawn, track for close(), shape the result. */
+  private async execute(run: PreparedRun): Promise<ExecutionResult> {
+    const running = await spawnProcess(
+      { cgroups: this.deps.cgroups, content: this.deps.content },
+      { command: run.command, cwd: run.cwd, env: run.env, stdin: run.stdin, limits: run.limits, signal: run.signal, onOutput: run.onOutput },
+    );
+    this.active.add(running);
+    const outcome = await running.done.finally(() => this.active.delete(running));
+    return toExecutionResult(outcome, this.appliedSandbox(run.limits), [], run.language);
   }
 
   appliedSandbox(limits: Limits): AppliedSandbox {
