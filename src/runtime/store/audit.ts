@@ -37,7 +37,8 @@ export function summarizeArgs(args: unknown, maxValue = 80): Record<string, stri
       out[key] = '[hidden]';
       continue;
     }
-    const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    // Credentials inside URLs (https://user:token@host) never reach the log.
+    const text = (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)).replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"]+@/gi, '$1***@');
     out[key] = text.length > maxValue ? `${text.slice(0, maxValue)}… (${text.length} chars)` : text;
   }
   return out;
