@@ -10,6 +10,11 @@ dir=$1 seg=$2 keep=$3 capture=$4 timeout=$5
 shift 6
 fifo="$dir/output.fifo"
 
+# head -c copies exactly SEGMENT_BYTES and never reads past them; stdbuf -o0 makes it write each
+# chunk as it arrives (stdio would otherwise hold output back until 4 KiB or the end).
+pump=/usr/bin/head
+[ -x /usr/bin/stdbuf ] && pump="/usr/bin/stdbuf -o0 /usr/bin/head"
+
 if [ "$capture" = 1 ]; then
   rm -f "$fifo"
   /usr/bin/mkfifo -m 600 "$fifo" || exit 125
@@ -21,7 +26,7 @@ if [ "$capture" = 1 ]; then
       /usr/bin/ln -sfn "$name" "$dir/output.log"
       old=$((n - keep))
       [ "$old" -ge 0 ] && rm -f "$dir/$(printf 'output.log.%06d' "$old")"
-      /usr/bin/head -c "$seg" >> "$dir/$name"
+      $pump -c "$seg" >> "$dir/$name"
       [ "$(/usr/bin/stat -c %s "$dir/$name")" -lt "$seg" ] && break
       n=$((n + 1))
     done
