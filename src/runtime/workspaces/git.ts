@@ -19,9 +19,9 @@ export function checkRepoUrl(url: string): void {
   const bad = (why: string): never => {
     throw new HangarError('INVALID_ARGUMENT', `repo_url ${why}; give an https://, ssh://, git:// or file:// URL (or user@host:path)`);
   };
-  if (url.trim() !== url || url.length === 0 || /[\0\s]/.test(url)) bad('is empty or contains whitespace');
   if (url.startsWith('-')) bad('looks like an option');
   if (/^[a-z0-9+.-]+::/i.test(url)) bad('uses a transport helper ("<transport>::"), which can run commands');
+  if (url.trim() !== url || url.length === 0 || /[\0\s]/.test(url)) bad('is empty or contains whitespace');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme !== undefined && !ALLOWED_SCHEMES.includes(scheme)) bad(`uses the unsupported scheme "${scheme}"`);
   if (scheme === undefined && !/^[\w.-]+@[\w.-]+:[^:]/.test(url)) bad('is not a URL');
