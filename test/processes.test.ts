@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startStdio, tempDir, CLI, type StdioSession } from './helpers/cli.js';
 
-type Out = { output: string; next_offset: number; running: boolean; exit_code: number | null; rotated_bytes: number; total_bytes: number };
+type Out = { output: string; offset: number; next_offset: number; running: boolean; exit_code: number | null; rotated_bytes: number; total_bytes: number };
 
 async function call<T>(s: StdioSession, name: string, args: Record<string, unknown>): Promise<T> {
   const result = await s.client.callTool({ name, arguments: args });
