@@ -39,4 +39,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   spec('content-ttl-hours', 'contentTtlHours', 'number', 'hours offloaded output is kept (default 24)'),
   spec('content-max-mb', 'contentMaxMb', 'number', 'total MB of offloaded output kept, oldest dropped first (default 2048)'),
   { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
+  spec('allow-dir', 'allowDirs', 'list', 'comma list of host directories jobs may sync from and collect into (default none)'),
+  { ...spec('kill-processes-on-exit', 'killProcessesOnExit', 'boolean', 'end background processes when the server stops (default: they keep running)'), negation: 'no-kill-processes-on-exit' },
+  spec('process-log-max-mb', 'processLogMaxMb', 'number', 'MB of output kept per background process, oldest rotated away (default 64)'),
 ];

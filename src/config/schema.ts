@@ -54,6 +54,10 @@ export const ConfigSchema = z
     contentTtlHours: z.number().positive().default(24),
     contentMaxMb: z.number().int().positive().default(2048),
     cgroups: z.boolean().default(true),
+    /** Host directories that jobs may read (sync) or write (collect); none by default. */
+    allowDirs: z.array(z.string().min(1).refine((d) => path.isAbsolute(d), 'must be an absolute path')).default([]),
+    killProcessesOnExit: z.boolean().default(false),
+    processLogMaxMb: z.number().positive().max(1_000_000).default(64),
   })
   .superRefine((config, ctx) => {
     if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {

@@ -6,7 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { LanguageRegistry } from './languages/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { detectCgroups, removeCgroupParents, type CgroupSupport } from './sandbox/cgroups.js';
+import { ProcessManager } from './processes/process-manager.js';
+import { JobRunner } from './jobs/job-runner.js';
 import { AuditLog } from './store/audit.js';
+import { DirectoryWorkspaceLocator, type WorkspaceLocator } from './workspaces/locator.js';
+import { WorkspaceFiles } from './workspaces/files.js';
 import { dataLayout, type DataLayout } from './store/layout.js';
 
 /**
@@ -21,6 +25,11 @@ export interface Runtime {
   languages: LanguageRegistry;
   content: ContentStore;
   exec: ExecService;
+  /** Where each environment's workspace is (swap for the EnvManager: fromEnvManager(envs)). */
+  locator: WorkspaceLocator;
+  workspaces: WorkspaceFiles;
+  processes: ProcessManager;
+  jobs: JobRunner;
   audit: AuditLog;
   close(): Promise<void>;
 }
@@ -51,6 +60,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const languages = new LanguageRegistry(hostEnv.PATH ?? '/usr/bin:/bin');
   const exec = new ExecService({ config, layout, content, languages, cgroups, hostEnv });
   const audit = new AuditLog(layout.auditLog);
+  // When environments land: `const locator = fromEnvManager(envs);` (its destroy hook is used below).
+  const locator: WorkspaceLocator = new DirectoryWorkspaceLocator(layout);
+  const workspaces = new WorkspaceFiles(locator);
+  const processes = new ProcessManager({ config, layout, cgroups, languages, locator, logger, hostEnv });
+  await processes.init();
+  locator.onBeforeDestroy?.(async (envId) => {
+    await processes.killEnv(envId);
+  });
+  const jobs = new JobRunner({ config, layout, exec, processes, workspaces, logger });
+  await jobs.init();
 
   return {
     config,
@@ -60,9 +79,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     languages,
     content,
     exec,
+    locator,
+    workspaces,
+    processes,
+    jobs,
     audit,
     async close() {
+      await jobs.close();
       await exec.close();
+      await processes.close();
       await audit.close();
       await removeCgroupParents(cgroups);
     },

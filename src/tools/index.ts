@@ -3,9 +3,17 @@ import { analysisTools } from './analysis.js';
 import { contentTools } from './content.js';
 import { CORE_TOOLSETS, TOOLSETS, type ToolDefinition, type Toolset } from './define.js';
 import { executionTools } from './execution.js';
+import { processTools } from './processes.js';
+import { workspaceTools } from './workspace.js';
 
 /** Every tool Hangar has, in the order they are listed. One aggregator: the only list. */
-export const ALL_TOOLS: readonly ToolDefinition[] = [...executionTools, ...contentTools, ...analysisTools];
+export const ALL_TOOLS: readonly ToolDefinition[] = [
+  ...executionTools,
+  ...workspaceTools,
+  ...processTools,
+  ...contentTools,
+  ...analysisTools,
+];
 
 /** Expands `--toolsets` (core, all, or names) to the set of toolsets to expose. */
 export function resolveToolsets(requested: readonly string[]): Set<Toolset> {

@@ -1,11 +1,11 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
 import { HangarError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
-import type { RunFiles } from '../languages/table.js';
+import type { LanguageEntry, RunFiles } from '../languages/table.js';
 import type { CgroupSupport } from '../sandbox/cgroups.js';
 import { buildRunEnvironment } from '../sandbox/environment.js';
 import { describeLimits, type AppliedSandbox, type Limits } from '../sandbox/limits.js';
@@ -16,6 +16,16 @@ import { toExecutionResult, type ExecutionResult } from './result.js';
 import { spawnProcess, type RunningProcess } from './spawn.js';
 import { rejectedSource, runSteps, type Step } from './steps.js';
 
+type OnOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+
+/** The environment a run belongs to: its interpreter runs Python, its workspace is the working directory. */
+export interface RunEnvironment {
+  pythonPath: string;
+  /** The python env directory (venv or conda prefix): its bin/ goes first on PATH. */
+  envPath: string;
+  workspacePath: string;
+}
+
 export interface RunCodeRequest {
   language: string;
   code: string;
@@ -24,8 +34,34 @@ export interface RunCodeRequest {
   /** Relative path → text, written into the working directory before the run. */
   files?: Record<string, string>;
   timeoutS?: number;
+  /** Omitted: a scratch working directory made for this run and removed after it. */
+  environment?: RunEnvironment;
   signal?: AbortSignal;
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onOutput?: OnOutput;
+}
+
+/** A script file already on disk (a workspace file), run with the workspace as working directory. */
+export interface RunFileRequest {
+  /** Absolute path, already checked with resolveInside by the caller. */
+  file: string;
+  cwd: string;
+  args?: string[];
+  /** Overrides the language's program (e.g. an environment's python). */
+  interpreter?: string;
+  environment?: RunEnvironment;
+  timeoutS?: number;
+  signal?: AbortSignal;
+  onOutput?: OnOutput;
+}
+
+/** A command line (argv) run in a directory: the commands of jobs. */
+export interface RunCommandRequest {
+  command: string[];
+  cwd: string;
+  env?: Record<string, string>;
+  environment?: RunEnvironment;
+  timeoutS?: number;
+  signal?: AbortSignal;
 }
 
 export interface ExecServiceDeps {
@@ -37,7 +73,32 @@ export interface ExecServiceDeps {
   hostEnv: NodeJS.ProcessEnv;
 }
 
-/** One-shot execution of code: the engine behind run_code, execute_code and `hangar run`. */
+/** A run's private directories under scratch/: source, build output, TMPDIR, and a work dir when no workspace is given. */
+interface RunDirs {
+  root: string;
+  work: string;
+  src: string;
+  tmp: string;
+  build: string;
+}
+
+interface SourceRun {
+  entry: LanguageEntry;
+  tool: string;
+  code: string;
+  /** Run this file where it is (a workspace script) instead of a copy in the run's src/. */
+  inPlace?: string;
+  cwd: string;
+  dirs: RunDirs;
+  args?: string[];
+  stdin?: string;
+  limits: Limits;
+  environment?: RunEnvironment;
+  signal?: AbortSignal;
+  onOutput?: OnOutput;
+}
+
+/** One-shot execution: the engine behind run_code, execute_code, run scripts, job commands and `hangar run`. */
 export class ExecService {
   /** Runs under way, so that closing the runtime ends every process it started. */
   private readonly active = new Set<RunningProcess>();
@@ -89,52 +150,99 @@ export class ExecService {
   async runCode(request: RunCodeRequest): Promise<ExecutionResult> {
     const { entry, tool } = await this.deps.languages.resolve(request.language);
     const limits = this.limitsFor(request.timeoutS);
-    const runDir = path.join(this.deps.layout.scratch, newId('run'));
-    const dirs = { work: path.join(runDir, 'work'), src: path.join(runDir, 'src'), tmp: path.join(runDir, 'tmp'), build: path.join(runDir, 'build') };
-    const enforcement = this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup';
-    this.activeDirs.add(runDir);
-    try {
-      await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
-      const prepared = await prepareSource(entry, request.code);
-      if (!prepared.ok) return toExecutionResult(rejectedSource(prepared.message, enforcement), this.appliedSandbox(limits), [], entry.id);
-      const files: RunFiles = { source: path.join(dirs.src, sourceFileName(entry, request.code)), buildDir: dirs.build, tmpDir: dirs.tmp, code: request.code };
-      await writeFile(files.source, prepared.code);
+    return this.withRunDirs(async (dirs) => {
+      const cwd = request.environment?.workspacePath ?? dirs.work;
       for (const [name, text] of Object.entries(request.files ?? {})) {
-        const file = await resolveInside(dirs.work, name, 'file');
+        const file = await resolveInside(cwd, name, 'file');
         await mkdir(path.dirname(file), { recursive: true });
         await writeFile(file, text);
       }
-      const env = buildRunEnvironment(this.deps.hostEnv, {
-        home: dirs.work,
-        tmpDir: dirs.tmp,
-        // Python finds modules the call wrote into the working directory, as `python file` would.
-        extra: { ...(entry.id === 'python' ? { PYTHONPATH: dirs.work } : {}), ...entry.env?.(files) },
-      });
-      const steps: Step[] = [
-        ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(tool, files) }] : []),
-        { phase: 'run', command: entry.command(tool, files, request.args ?? []), stdin: request.stdin },
-      ];
-      const { outcome, warnings } = await runSteps(steps, limits, async (step, stepLimits) => {
-        const running = await spawnProcess(
-          { cgroups: this.deps.cgroups, content: this.deps.content },
-          {
-            command: step.command,
-            cwd: dirs.work,
-            env,
-            stdin: step.stdin,
-            limits: stepLimits,
-            signal: request.signal,
-            onOutput: step.phase === 'run' ? request.onOutput : undefined,
-          },
-        );
-        this.active.add(running);
-        return running.done.finally(() => this.active.delete(running));
-      });
-      return toExecutionResult(outcome, this.appliedSandbox(limits), warnings, entry.id);
-    } finally {
-      await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
-      this.activeDirs.delete(runDir);
+      return this.runSource({ ...request, entry, tool, cwd, dirs, limits });
+    });
+  }
+
+  /** Runs a file in place (workspace_run_script): the language comes from its extension. */
+  async runFile(request: RunFileRequest): Promise<ExecutionResult> {
+    const entry = this.deps.languages.byExtension(request.file);
+    if (!entry) {
+      const known = this.deps.languages.entries().flatMap((l) => l.extensions);
+      throw new HangarError('LANGUAGE_UNAVAILABLE', `no language runs "${path.extname(request.file) || path.basename(request.file)}" files; known extensions: ${known.join(', ')}`);
     }
+    const tool = request.interpreter ?? (await this.deps.languages.resolve(entry.id)).tool;
+    const limits = this.limitsFor(request.timeoutS);
+    const code = await readFile(request.file, 'utf8');
+    return this.withRunDirs((dirs) => this.runSource({ ...request, entry, tool, code, inPlace: request.file, dirs, limits }));
+  }
+
+  /** Runs an argv in a directory with a scrubbed environment plus `env` (job commands). */
+  async runCommand(request: RunCommandRequest): Promise<ExecutionResult> {
+    const limits = this.limitsFor(request.timeoutS);
+    return this.withRunDirs(async (dirs) => {
+      const env = this.environmentFor(request.cwd, dirs, request.environment, request.env ?? {});
+      const { outcome, warnings } = await runSteps([{ phase: 'run', command: request.command }], limits, (step, stepLimits) =>
+        this.spawnTracked(step, stepLimits, request.cwd, env, request.signal),
+      );
+      return toExecutionResult(outcome, this.appliedSandbox(limits), warnings);
+    });
+  }
+
+  private async withRunDirs<T>(work: (dirs: RunDirs) => Promise<T>): Promise<T> {
+    const root = path.join(this.deps.layout.scratch, newId('run'));
+    const dirs: RunDirs = { root, work: path.join(root, 'work'), src: path.join(root, 'src'), tmp: path.join(root, 'tmp'), build: path.join(root, 'build') };
+    this.activeDirs.add(root);
+    try {
+      await Promise.all([dirs.work, dirs.src, dirs.tmp, dirs.build].map((dir) => mkdir(dir, { recursive: true })));
+      return await work(dirs);
+    } finally {
+      await rm(root, { recursive: true, force: true }).catch(() => undefined);
+      this.activeDirs.delete(root);
+    }
+  }
+
+  private environmentFor(cwd: string, dirs: RunDirs, environment: RunEnvironment | undefined, extra: Record<string, string>): Record<string, string> {
+    return buildRunEnvironment(this.deps.hostEnv, {
+      home: cwd,
+      tmpDir: dirs.tmp,
+      pathPrefix: environment ? [path.join(environment.envPath, 'bin')] : [],
+      extra: { ...(environment ? { VIRTUAL_ENV: environment.envPath } : {}), ...extra },
+    });
+  }
+
+  /** Compile (where the language needs it) and run one source, within one deadline. */
+  private async runSource(run: SourceRun): Promise<ExecutionResult> {
+    const { entry, dirs, limits } = run;
+    const enforcement = this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup';
+    const prepared = await prepareSource(entry, run.code);
+    if (!prepared.ok) return toExecutionResult(rejectedSource(prepared.message, enforcement), this.appliedSandbox(limits), [], entry.id);
+    // A file runs in place unless its text had to change (types stripped, open tag added).
+    const inPlace = run.inPlace !== undefined && prepared.code === run.code ? run.inPlace : undefined;
+    const source = inPlace ?? path.join(dirs.src, run.inPlace ? path.basename(run.inPlace) : sourceFileName(entry, run.code));
+    if (!inPlace) await writeFile(source, prepared.code);
+    const files: RunFiles = { source, buildDir: dirs.build, tmpDir: dirs.tmp, code: run.code };
+    const program = entry.id === 'python' && run.environment ? run.environment.pythonPath : run.tool;
+    const env = this.environmentFor(run.cwd, dirs, run.environment, {
+      // Python finds modules in the working directory, as `python file` run there would.
+      ...(entry.id === 'python' ? { PYTHONPATH: run.cwd } : {}),
+      ...entry.env?.(files),
+    });
+    const steps: Step[] = [
+      ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(program, files) }] : []),
+      { phase: 'run', command: entry.command(program, files, run.args ?? []), stdin: run.stdin },
+    ];
+    const { outcome, warnings } = await runSteps(steps, limits, (step, stepLimits) =>
+      this.spawnTracked(step, stepLimits, run.cwd, env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
+    );
+    return toExecutionResult(outcome, this.appliedSandbox(limits), warnings, entry.id);
+  }
+
+  /** Every process of every entry point starts here: spawned, tracked for close(), awaited. */
+  private async spawnTracked(step: Step, limits: Limits, cwd: string, env: Record<string, string>, signal?: AbortSignal, onOutput?: OnOutput) {
+    const running = await spawnProcess(
+      { cgroups: this.deps.cgroups, content: this.deps.content },
+      { command: step.command, cwd, env, stdin: step.stdin, limits, signal, onOutput },
+    );
+    this.active.add(running);
+    return running.done.finally(() => this.active.delete(running));
   }
 
   appliedSandbox(limits: Limits): AppliedSandbox {

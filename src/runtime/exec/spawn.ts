@@ -53,6 +53,31 @@ const TICK_MS = 1000 / 100;
 /** Not HANGAR_*: user code sees it, and HANGAR_* names are kept for operator settings. */
 export const RUN_TAG_VARIABLE = 'HGR_RUN_TAG';
 
+export interface LaunchPlan {
+  /** The run's cgroup, or undefined where cgroups are not writable (then rlimits apply). */
+  group: RunCgroup | undefined;
+  /** Launcher argv: joins the group, sets rlimits, then execs the command. */
+  argv: string[];
+}
+
+/**
+ * The one launch path of every process Hangar starts (one-shot runs here, background processes in
+ * runtime/processes): a fresh cgroup when available and the launcher argv that enters it. The
+ * caller owns `group` and must remove it when the run is over.
+ */
+export async function prepareLaunch(cgroups: CgroupSupport, command: string[], limits: Limits): Promise<LaunchPlan> {
+  const group = await RunCgroup.create(cgroups, newId('run'), {
+    memoryBytes: limits.memoryBytes,
+    maxProcesses: limits.maxProcesses,
+  });
+  const argv = launcherArgv(command, {
+    limits,
+    cgroupProcFiles: group?.procFiles() ?? [],
+    rlimitMemoryAndProcesses: group === undefined,
+  });
+  return { group, argv };
+}
+
 /**
  * The execution primitive: starts a command in its own session and process group inside a fresh
  * cgroup (where available), captures output with bounded memory, enforces the timeout, and on any
@@ -60,15 +85,7 @@ export const RUN_TAG_VARIABLE = 'HGR_RUN_TAG';
  */
 export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Promise<RunningProcess> {
   const { limits } = request;
-  const group = await RunCgroup.create(deps.cgroups, newId('run'), {
-    memoryBytes: limits.memoryBytes,
-    maxProcesses: limits.maxProcesses,
-  });
-  const argv = launcherArgv(request.command, {
-    limits,
-    cgroupProcFiles: group?.procFiles() ?? [],
-    rlimitMemoryAndProcesses: group === undefined,
-  });
+  const { group, argv } = await prepareLaunch(deps.cgroups, request.command, limits);
   const started = performance.now();
   // Without cgroups, a tag in the environment finds double-forked daemons whose parent is gone.
   const tag = group ? undefined : newId('run');

@@ -123,6 +123,16 @@ export class RunCgroup {
     }
   }
 
+  /** Reopens a group recorded earlier (a background process outlives the server that made it). */
+  static reopen(mode: CgroupMode, dirs: Record<string, string>): RunCgroup {
+    return new RunCgroup({ mode, detail: 'reopened', roots: {} }, { ...dirs });
+  }
+
+  /** The group's directories, for a record that a later server reopens to kill and remove it. */
+  directories(): Record<string, string> {
+    return { ...this.dirs };
+  }
+
   /** Files a launcher writes its own pid into before exec, so the program starts inside. */
   procFiles(): string[] {
     return Object.values(this.dirs).map((dir) => path.join(dir, 'cgroup.procs'));

@@ -57,8 +57,15 @@ export function summarizeArgs(args: unknown, maxValue = 80): Record<string, stri
       out[key] = '[hidden]';
       continue;
     }
-    const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-    out[key] = text.length > maxValue ? `${text.slice(0, maxValue)}… (${text.length} chars)` : text;
+    const full = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    // Credentials inside URLs (https://user:token@host) never reach the log. Only the shown part is
+    // searched (plus room for a URL that crosses the cut): the whole could be megabytes.
+    const text = full.length > maxValue ? `${redactUserinfo(full.slice(0, maxValue + 1024)).slice(0, maxValue)}… (${full.length} chars)` : redactUserinfo(full);
+    out[key] = text;
   }
   return out;
+}
+
+function redactUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]{0,31}:\/\/)[^/@\s"]+@/gi, '$1***@');
 }

@@ -1,0 +1,67 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { HangarError } from '../errors.js';
+import type { DataLayout } from '../store/layout.js';
+
+/**
+ * What workspaces, processes and jobs need to know about environments: where an environment's
+ * workspace is. Kept this small on purpose, so that the environment manager (issue 4) can stand
+ * behind it with a one-line change in runtime.ts (see `fromEnvManager`).
+ */
+export interface WorkspaceLocator {
+  /** The workspace directory (created when missing); ENV_NOT_FOUND for an unknown environment. */
+  workspacePath(envId: string): Promise<string>;
+  /** The environment's python, when it has one. */
+  pythonPath?(envId: string): Promise<string | undefined>;
+  /** Runs `listener` before an environment is destroyed (processes of the env are ended there). */
+  onBeforeDestroy?(listener: (envId: string) => Promise<void>): void;
+}
+
+const ENV_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkEnvId(envId: string): void {
+  if (!ENV_ID.test(envId)) {
+    throw new HangarError('INVALID_ARGUMENT', `env_id "${envId.slice(0, 70)}" is not valid: letters, digits, "_" and "-" (at most 64)`);
+  }
+}
+
+/**
+ * Stand-in until environments land: env_id → <data>/envs/<env_id>/workspace. "default" is made on
+ * first use; any other id must already have its environment directory.
+ */
+export class DirectoryWorkspaceLocator implements WorkspaceLocator {
+  constructor(private readonly layout: DataLayout) {}
+
+  async workspacePath(envId: string): Promise<string> {
+    checkEnvId(envId);
+    const envDir = this.layout.env(envId);
+    if (envId !== 'default') {
+      const info = await stat(envDir).catch(() => undefined);
+      if (!info?.isDirectory()) {
+        throw new HangarError('ENV_NOT_FOUND', `environment "${envId}" does not exist; create it with create_environment or use "default"`);
+      }
+    }
+    const workspace = path.join(envDir, 'workspace');
+    await mkdir(workspace, { recursive: true });
+    return workspace;
+  }
+}
+
+/** The adapter for the environment manager of issue 4 (its EnvRecord has workspace_path and python_path). */
+export function fromEnvManager(envs: {
+  get(envId?: string): Promise<{ workspace_path: string; python_path?: string | null }>;
+  onBeforeDestroy?(listener: (envId: string) => Promise<void>): void;
+}): WorkspaceLocator {
+  return {
+    async workspacePath(envId) {
+      checkEnvId(envId);
+      const record = await envs.get(envId);
+      await mkdir(record.workspace_path, { recursive: true });
+      return record.workspace_path;
+    },
+    async pythonPath(envId) {
+      return (await envs.get(envId)).python_path ?? undefined;
+    },
+    onBeforeDestroy: envs.onBeforeDestroy ? (listener) => envs.onBeforeDestroy?.(listener) : undefined,
+  };
+}
