@@ -38,5 +38,9 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   spec('max-open-files', 'maxOpenFiles', 'number', 'open files per process of a run (default 4096)'),
   spec('content-ttl-hours', 'contentTtlHours', 'number', 'hours offloaded output is kept (default 24)'),
   spec('content-max-mb', 'contentMaxMb', 'number', 'total MB of offloaded output kept, oldest dropped first (default 2048)'),
+  spec('install-timeout', 'installTimeout', 'number', 'seconds a package install may take before it is killed (default 900)'),
+  spec('pip-index-url', 'pipIndexUrl', 'string', 'default package index for installs (pip --index-url); the user pip configuration applies otherwise'),
+  spec('pip-extra-index-url', 'pipExtraIndexUrl', 'list', 'comma list of extra package indexes for installs (pip --extra-index-url)'),
+  spec('pip-find-links', 'pipFindLinks', 'list', 'comma list of URLs or directories of archives for installs (pip --find-links)'),
   { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
 ];

@@ -54,6 +54,10 @@ export const ConfigSchema = z
     contentTtlHours: z.number().positive().default(24),
     contentMaxMb: z.number().int().positive().default(2048),
     cgroups: z.boolean().default(true),
+    installTimeout: z.number().positive().max(86_400).default(900),
+    pipIndexUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+    pipExtraIndexUrl: z.array(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')).default([]),
+    pipFindLinks: z.array(z.string().regex(/^(https?:\/\/\S+|\/.*)$/, 'must be an http(s) URL or an absolute directory')).default([]),
   })
   .superRefine((config, ctx) => {
     if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {

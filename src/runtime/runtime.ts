@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { ContentStore } from './content/content-store.js';
+import { EnvManager } from './envs/index.js';
 import { ExecService } from './exec/exec-service.js';
 import { randomBytes } from 'node:crypto';
 import { LanguageRegistry } from './languages/registry.js';
@@ -20,6 +21,7 @@ export interface Runtime {
   cgroups: CgroupSupport;
   languages: LanguageRegistry;
   content: ContentStore;
+  envs: EnvManager;
   exec: ExecService;
   audit: AuditLog;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const cgroups = await detectCgroups(`${process.pid}-${randomBytes(3).toString('hex')}`, !config.cgroups);
   logger.debug('cgroups', { mode: cgroups.mode, detail: cgroups.detail });
   const languages = new LanguageRegistry(hostEnv.PATH ?? '/usr/bin:/bin');
+  const envs = new EnvManager({ config, layout, logger, cgroups, content, hostEnv });
   const exec = new ExecService({ config, layout, content, languages, cgroups, hostEnv });
   const audit = new AuditLog(layout.auditLog);
 
@@ -59,6 +62,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     cgroups,
     languages,
     content,
+    envs,
     exec,
     audit,
     async close() {

@@ -21,8 +21,17 @@ export interface RunCodeRequest {
   /** Relative path → text, written into the working directory before the run. */
   files?: Record<string, string>;
   timeoutS?: number;
+  /** The environment to run in: its interpreter runs Python, its workspace is the working directory. */
+  environment?: RunEnvironment;
   signal?: AbortSignal;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+export interface RunEnvironment {
+  pythonPath: string;
+  /** The python env directory (venv or conda prefix): its bin/ goes first on PATH. */
+  envPath: string;
+  workspacePath: string;
 }
 
 export interface ExecServiceDeps {
@@ -65,7 +74,9 @@ export class ExecService {
     const { entry, tool } = await this.deps.languages.resolve(request.language);
     const limits = this.limitsFor(request.timeoutS);
     const runDir = path.join(this.deps.layout.scratch, newId('run'));
-    const workDir = path.join(runDir, 'work');
+    const environment = request.environment;
+    // The source file stays outside the workspace (in the run's scratch dir), so user code never sees it there.
+    const workDir = environment?.workspacePath ?? path.join(runDir, 'work');
     const srcDir = path.join(runDir, 'src');
     const tmpDir = path.join(runDir, 'tmp');
     try {
@@ -81,12 +92,17 @@ export class ExecService {
         home: workDir,
         tmpDir,
         // Python finds modules the call wrote into the working directory, as `python file` would.
-        extra: entry.id === 'python' ? { PYTHONPATH: workDir } : {},
+        pathPrefix: environment ? [path.join(environment.envPath, 'bin')] : [],
+        extra: {
+          ...(entry.id === 'python' ? { PYTHONPATH: workDir } : {}),
+          ...(environment ? { VIRTUAL_ENV: environment.envPath } : {}),
+        },
       });
+      const program = entry.id === 'python' && environment ? environment.pythonPath : tool;
       const running = await spawnProcess(
         { cgroups: this.deps.cgroups, content: this.deps.content },
         {
-          command: entry.command(tool, source, request.args ?? []),
+          command: entry.command(program, source, request.args ?? []),
           cwd: workDir,
           env,
           stdin: request.stdin,
