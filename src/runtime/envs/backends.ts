@@ -89,6 +89,8 @@ class SharedPip {
 export class VenvBackend implements EnvBackend {
   readonly name = 'venv' as const;
   private readonly pip: SharedPip;
+  /** Interpreters whose hand-made venv has been checked once by starting it: later ones are trusted. */
+  private readonly verified = new Set<string>();
 
   constructor(
     pips: PipProvider,
@@ -103,7 +105,11 @@ export class VenvBackend implements EnvBackend {
 
   async create(request: CreateRequest): Promise<void> {
     await writeVenvLayout(request.envPath, request.base, request.systemSitePackages);
-    if (await verifyVenv(request.envPath, request.base.version)) return;
+    if (this.verified.has(request.base.path)) return;
+    if (await verifyVenv(request.envPath, request.base.version)) {
+      this.verified.add(request.base.path);
+      return;
+    }
     // An interpreter whose venv layout differs from CPython's POSIX one: let its venv module decide.
     await rm(request.envPath, { recursive: true, force: true });
     const args = [request.base.path, '-I', '-m', 'venv', '--without-pip', ...(request.systemSitePackages ? ['--system-site-packages'] : []), request.envPath];

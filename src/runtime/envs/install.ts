@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { abortError, HangarError } from '../errors.js';
 import type { EnvBackend, PipInstallRequest } from './backends.js';
@@ -53,6 +54,7 @@ export async function installInto(
 ): Promise<InstallOutcome> {
   const site = sitePackages(env.env_path, env.python_version);
   const before = await scanPackages(site);
+  const entriesBefore = await topLevelEntries(env);
   const request: PipInstallRequest = {
     python: env.python_path,
     base,
@@ -78,7 +80,7 @@ export async function installInto(
   const changes = diffPackages(before, after);
   if (run.outcome.status === 'ok') return { changes, packages: after, log: run.lastLines.slice(-5) };
 
-  const state = isEmptyDiff(changes) ? 'the environment is unchanged' : await rollback(env, backend, base, before, changes, options.sources, deps);
+  const state = isEmptyDiff(changes) ? 'the environment is unchanged' : await rollback(env, backend, base, before, entriesBefore, changes, options.sources, deps);
   if (run.outcome.status === 'cancelled' && options.signal?.aborted) {
     const error = abortError(options.signal);
     throw new HangarError(error.code, `install cancelled; ${state}`);
@@ -93,6 +95,7 @@ async function rollback(
   backend: EnvBackend,
   base: Interpreter,
   before: InstalledPackage[],
+  entriesBefore: Set<string>,
   changes: PackageDiff,
   sources: PackageSources,
   deps: ToolRunDeps,
@@ -108,11 +111,22 @@ async function rollback(
       await backend.pipInstallCommand({ python: env.python_path, base, specs: toRestore, upgrade: false, noDeps: true, ...sources, indexUrl: sources.indexUrl }),
     );
   }
-  for (const command of steps) await runTool(deps, { command, cwd, timeoutMs });
+  const [uninstall, reinstall] = [toRemove.length > 0 ? steps.shift() : undefined, steps.shift()];
+  if (uninstall) await runTool(deps, { command: uninstall, cwd, timeoutMs });
+  // A half-installed package may have no RECORD for pip to uninstall by: whatever the failed run
+  // created at the top of site-packages or bin/ (and pip did not remove) goes too.
+  for (const entry of await topLevelEntries(env)) if (!entriesBefore.has(entry)) await rm(entry, { recursive: true, force: true });
+  if (reinstall) await runTool(deps, { command: reinstall, cwd, timeoutMs });
   const now = await scanPackages(sitePackages(env.env_path, env.python_version));
   const left = diffPackages(before, now);
   if (isEmptyDiff(left)) return `the partial changes were rolled back and the environment is as it was (${describe(changes)})`;
   return `WARNING: the environment was changed (${describe(changes)}) and could not be fully rolled back (still differs: ${describe(left)}); reinstall those packages or recreate the environment`;
+}
+
+async function topLevelEntries(env: EnvRecord): Promise<Set<string>> {
+  const dirs = [sitePackages(env.env_path, env.python_version), path.join(env.env_path, 'bin')];
+  const lists = await Promise.all(dirs.map(async (dir) => (await readdir(dir).catch(() => [] as string[])).map((name) => path.join(dir, name))));
+  return new Set(lists.flat());
 }
 
 function describe(diff: PackageDiff): string {
