@@ -58,6 +58,10 @@ export const ConfigSchema = z
     allowDirs: z.array(z.string().min(1).refine((d) => path.isAbsolute(d), 'must be an absolute path')).default([]),
     killProcessesOnExit: z.boolean().default(false),
     processLogMaxMb: z.number().positive().max(1_000_000).default(64),
+    installTimeout: z.number().positive().max(86_400).default(900),
+    pipIndexUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+    pipExtraIndexUrl: z.array(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')).default([]),
+    pipFindLinks: z.array(z.string().regex(/^(https?:\/\/\S+|\/.*)$/, 'must be an http(s) URL or an absolute directory')).default([]),
   })
   .superRefine((config, ctx) => {
     if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {

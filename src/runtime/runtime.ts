@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { ContentStore } from './content/content-store.js';
+import { EnvManager } from './envs/index.js';
 import { ExecService } from './exec/exec-service.js';
 import { randomBytes } from 'node:crypto';
 import { LanguageRegistry } from './languages/registry.js';
@@ -9,7 +10,7 @@ import { detectCgroups, removeCgroupParents, type CgroupSupport } from './sandbo
 import { ProcessManager } from './processes/process-manager.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { AuditLog } from './store/audit.js';
-import { DirectoryWorkspaceLocator, type WorkspaceLocator } from './workspaces/locator.js';
+import { fromEnvManager, type WorkspaceLocator } from './workspaces/locator.js';
 import { WorkspaceFiles } from './workspaces/files.js';
 import { dataLayout, type DataLayout } from './store/layout.js';
 
@@ -24,6 +25,7 @@ export interface Runtime {
   cgroups: CgroupSupport;
   languages: LanguageRegistry;
   content: ContentStore;
+  envs: EnvManager;
   exec: ExecService;
   /** Where each environment's workspace is (swap for the EnvManager: fromEnvManager(envs)). */
   locator: WorkspaceLocator;
@@ -58,10 +60,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const cgroups = await detectCgroups(`${process.pid}-${randomBytes(3).toString('hex')}`, !config.cgroups);
   logger.debug('cgroups', { mode: cgroups.mode, detail: cgroups.detail });
   const languages = new LanguageRegistry(hostEnv.PATH ?? '/usr/bin:/bin');
+  const envs = new EnvManager({ config, layout, logger, cgroups, content, hostEnv });
   const exec = new ExecService({ config, layout, content, languages, cgroups, hostEnv });
   const audit = new AuditLog(layout.auditLog);
-  // When environments land: `const locator = fromEnvManager(envs);` (its destroy hook is used below).
-  const locator: WorkspaceLocator = new DirectoryWorkspaceLocator(layout);
+  const locator: WorkspaceLocator = fromEnvManager(envs);
   const workspaces = new WorkspaceFiles(locator);
   const processes = new ProcessManager({ config, layout, cgroups, languages, locator, logger, hostEnv });
   await processes.init();
@@ -78,6 +80,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     cgroups,
     languages,
     content,
+    envs,
     exec,
     locator,
     workspaces,

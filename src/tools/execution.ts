@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { HangarError } from '../runtime/errors.js';
 import type { ExecutionResult } from '../runtime/exec/result.js';
 import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
@@ -18,9 +17,7 @@ async function runAndRender(
   args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; timeout_s?: number; env_id?: string },
 ) {
   if (args.language.trim().toLowerCase() === 'slash') return runSlashAsExecution(ctx, args.code);
-  if (args.env_id !== undefined && args.env_id !== 'default') {
-    throw new HangarError('ENV_NOT_FOUND', `environment "${args.env_id}" does not exist; existing: default`);
-  }
+  const env = await ctx.runtime.envs.get(args.env_id);
   // A heartbeat for clients that asked for progress: long runs show they are alive and how loud.
   let outputBytes = 0;
   const started = Date.now();
@@ -36,6 +33,7 @@ async function runAndRender(
       args: args.args,
       files: args.files,
       timeoutS: args.timeout_s,
+      environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
       signal: ctx.signal,
       onOutput: (_stream, chunk) => {
         outputBytes += chunk.length;
@@ -73,7 +71,8 @@ const runCode = defineTool({
   title: 'Run code',
   description:
     'Run a snippet of code in a fresh sandboxed process and return its output. Use for one-off computations, checks and scripts; ' +
-    'state does not persist between calls (use a REPL session for that). Returns status (ok | error | timeout | killed | cancelled), ' +
+    'state does not persist between calls (use a REPL session for that). It runs in environment env_id (default "default"): Python uses that ' +
+    "environment's interpreter and installed packages, and the working directory is its workspace (files there persist). Returns status (ok | error | timeout | killed | cancelled), " +
     'exit_code, stdout and stderr (head + tail when long, the whole kept by reference), error, duration, CPU time and peak memory. ' +
     'A program that fails is a normal result with status "error", not a tool error.',
   toolset: 'execution',
@@ -104,6 +103,7 @@ const executeCode = defineTool({
       'python, javascript, typescript, bash, sh, ruby, perl, php, go, rust, c, cpp, java, r (see list_languages); or "slash" to run a slash command written in code ("/help", "/run python" + code lines, "/benchmark", "/quantum", "/status", "/cleanup").',
     ),
     code: codeArg,
+    env_id: envIdArg,
     stdin: stdinArg,
     timeout_s: timeoutArg,
   }),

@@ -2,12 +2,14 @@ import { HangarError } from '../runtime/errors.js';
 import { analysisTools } from './analysis.js';
 import { contentTools } from './content.js';
 import { CORE_TOOLSETS, TOOLSETS, type ToolDefinition, type Toolset } from './define.js';
+import { environmentTools } from './environments.js';
 import { executionTools } from './execution.js';
 import { processTools } from './processes.js';
 import { workspaceTools } from './workspace.js';
 
 /** Every tool Hangar has, in the order they are listed. One aggregator: the only list. */
 export const ALL_TOOLS: readonly ToolDefinition[] = [
+  ...environmentTools,
   ...executionTools,
   ...workspaceTools,
   ...processTools,

@@ -9,6 +9,8 @@ export interface DataLayout {
   readonly jobs: string;
   readonly content: string;
   readonly scratch: string;
+  /** Tools Hangar unpacks for itself (the shared pip); safe to delete. */
+  readonly cache: string;
   readonly upstreams: string;
   readonly auditLog: string;
   env(envId: string): string;
@@ -32,6 +34,7 @@ export function dataLayout(root: string): DataLayout {
     content: path.join(abs, 'content'),
     // Per-call working directories for runs that name no environment; removed after each run.
     scratch: path.join(abs, 'scratch'),
+    cache: path.join(abs, 'cache'),
     upstreams: path.join(abs, 'upstreams'),
     auditLog: path.join(abs, 'audit.log'),
     env: (id) => path.join(envs, id),

@@ -1,7 +1,5 @@
-import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { HangarError } from '../errors.js';
-import type { DataLayout } from '../store/layout.js';
 
 /**
  * What workspaces, processes and jobs need to know about environments: where an environment's
@@ -25,32 +23,10 @@ export function checkEnvId(envId: string): void {
   }
 }
 
-/**
- * Stand-in until environments land: env_id → <data>/envs/<env_id>/workspace. "default" is made on
- * first use; any other id must already have its environment directory.
- */
-export class DirectoryWorkspaceLocator implements WorkspaceLocator {
-  constructor(private readonly layout: DataLayout) {}
-
-  async workspacePath(envId: string): Promise<string> {
-    checkEnvId(envId);
-    const envDir = this.layout.env(envId);
-    if (envId !== 'default') {
-      const info = await stat(envDir).catch(() => undefined);
-      if (!info?.isDirectory()) {
-        throw new HangarError('ENV_NOT_FOUND', `environment "${envId}" does not exist; create it with create_environment or use "default"`);
-      }
-    }
-    const workspace = path.join(envDir, 'workspace');
-    await mkdir(workspace, { recursive: true });
-    return workspace;
-  }
-}
-
 /** The adapter for the environment manager of issue 4 (its EnvRecord has workspace_path and python_path). */
 export function fromEnvManager(envs: {
   get(envId?: string): Promise<{ workspace_path: string; python_path?: string | null }>;
-  onBeforeDestroy?(listener: (envId: string) => Promise<void>): void;
+  onBeforeDestroy?(listener: (env: { env_id: string }) => Promise<void>): void;
 }): WorkspaceLocator {
   return {
     async workspacePath(envId) {
@@ -62,6 +38,6 @@ export function fromEnvManager(envs: {
     async pythonPath(envId) {
       return (await envs.get(envId)).python_path ?? undefined;
     },
-    onBeforeDestroy: envs.onBeforeDestroy ? (listener) => envs.onBeforeDestroy?.(listener) : undefined,
+    onBeforeDestroy: envs.onBeforeDestroy ? (listener) => envs.onBeforeDestroy?.((env) => listener(env.env_id)) : undefined,
   };
 }
