@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStdio, type StdioSession } from '../helpers/cli.js';
 import { marker, procsWith, waitNoProcs } from '../helpers/procs.js';
@@ -55,14 +57,15 @@ describe('run_code and execute_code', () => {
     await expectToolError(s.client, 'run_code', { code: 'print(1)', files: { '/tmp/abs.txt': 'x' } }, 'PATH_OUTSIDE_WORKSPACE');
   });
 
-  it('runs each call in a fresh directory that is gone afterwards', async () => {
-    const first = await exec(s.client, { code: 'import os\nopen("left.txt","w").write("x")\nprint(os.getcwd())' });
-    const second = await exec(s.client, { code: 'import os\nprint(os.path.exists("left.txt"))' });
-    expect(second.stdout).toBe('False\n');
-    const cwd = first.stdout.trim();
-    expect(cwd.startsWith(s.dataDir)).toBe(true);
-    const { existsSync } = await import('node:fs');
-    expect(existsSync(cwd)).toBe(false);
+  it('runs in the environment workspace, which persists, with the source file kept outside it', async () => {
+    const first = await exec(s.client, { code: 'import os, sys\nopen("left.txt","w").write("x")\nprint(os.getcwd())\nprint(os.path.abspath(sys.argv[0]))' });
+    const second = await exec(s.client, { code: 'import os\nprint(os.path.exists("left.txt"), "main.py" in os.listdir("."))' });
+    expect(second.stdout).toBe('True False\n');
+    const [cwd, source] = first.stdout.trim().split('\n');
+    expect(cwd).toBe(path.join(s.dataDir, 'envs', 'default', 'workspace'));
+    // The run's own directory (source file, TMPDIR) is removed after the run.
+    expect(source?.startsWith(path.join(s.dataDir, 'scratch'))).toBe(true);
+    expect(existsSync(path.dirname(source ?? '/nonexistent'))).toBe(false);
   });
 
   it('turns a Python exception into status error with the traceback', async () => {
