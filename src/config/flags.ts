@@ -38,5 +38,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   spec('max-open-files', 'maxOpenFiles', 'number', 'open files per process of a run (default 4096)'),
   spec('content-ttl-hours', 'contentTtlHours', 'number', 'hours offloaded output is kept (default 24)'),
   spec('content-max-mb', 'contentMaxMb', 'number', 'total MB of offloaded output kept, oldest dropped first (default 2048)'),
+  spec('max-sessions', 'maxSessions', 'number', 'REPL / kernel sessions with a running interpreter at once (default 32)'),
+  spec('session-idle-timeout', 'sessionIdleTimeout', 'number', 'seconds before an idle session is stopped and becomes dormant (history kept; 0 = never; default 3600)'),
   { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
 ];

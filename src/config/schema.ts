@@ -54,6 +54,8 @@ export const ConfigSchema = z
     contentTtlHours: z.number().positive().default(24),
     contentMaxMb: z.number().int().positive().default(2048),
     cgroups: z.boolean().default(true),
+    maxSessions: z.number().int().min(1).max(10_000).default(32),
+    sessionIdleTimeout: z.number().min(0).default(3600),
   })
   .superRefine((config, ctx) => {
     if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {

@@ -8,6 +8,8 @@ import { createLogger, type Logger } from './logger.js';
 import { detectCgroups, removeCgroupParents, type CgroupSupport } from './sandbox/cgroups.js';
 import { AuditLog } from './store/audit.js';
 import { dataLayout, type DataLayout } from './store/layout.js';
+import { MinimalSessionHost, type SessionHost } from './sessions/host.js';
+import { SessionManager } from './sessions/session-manager.js';
 
 /**
  * The domain, wired explicitly: every service hangs off the object this returns, so tests can
@@ -21,6 +23,7 @@ export interface Runtime {
   languages: LanguageRegistry;
   content: ContentStore;
   exec: ExecService;
+  sessions: SessionManager;
   audit: AuditLog;
   close(): Promise<void>;
 }
@@ -28,6 +31,10 @@ export interface Runtime {
 export interface RuntimeOptions {
   logger?: Logger;
   hostEnv?: NodeJS.ProcessEnv;
+  /** Environments for sessions; defaults to the host's Python and <data>/envs/<id>/workspace. */
+  sessionHost?: SessionHost;
+  /** How long an interrupted cell may take to return to idle before it is killed (ms). */
+  interruptGraceMs?: number;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -51,6 +58,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const languages = new LanguageRegistry(hostEnv.PATH ?? '/usr/bin:/bin');
   const exec = new ExecService({ config, layout, content, languages, cgroups, hostEnv });
   const audit = new AuditLog(layout.auditLog);
+  const sessions = new SessionManager({
+    config,
+    layout,
+    content,
+    spawn: { cgroups, content },
+    languages,
+    exec,
+    host: options.sessionHost ?? new MinimalSessionHost(layout, languages),
+    hostEnv,
+    logger,
+    interruptGraceMs: options.interruptGraceMs,
+  });
+  await sessions.init();
 
   return {
     config,
@@ -60,8 +80,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     languages,
     content,
     exec,
+    sessions,
     audit,
     async close() {
+      await sessions.close();
       await exec.close();
       await audit.flush();
       await removeCgroupParents(cgroups);
