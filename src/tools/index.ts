@@ -2,9 +2,10 @@ import { HangarError } from '../runtime/errors.js';
 import { contentTools } from './content.js';
 import { CORE_TOOLSETS, TOOLSETS, type ToolDefinition, type Toolset } from './define.js';
 import { executionTools } from './execution.js';
+import { replTools } from './repl.js';
 
 /** Every tool Hangar has, in the order they are listed. One aggregator: the only list. */
-export const ALL_TOOLS: readonly ToolDefinition[] = [...executionTools, ...contentTools];
+export const ALL_TOOLS: readonly ToolDefinition[] = [...executionTools, ...replTools, ...contentTools];
 
 /** Expands `--toolsets` (core, all, or names) to the set of toolsets to expose. */
 export function resolveToolsets(requested: readonly string[]): Set<Toolset> {

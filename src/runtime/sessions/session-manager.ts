@@ -277,7 +277,7 @@ export class SessionManager {
     session.idleTimer.unref();
   }
 
-  execute(sessionId: string, code: string, options: { timeoutS?: number; signal?: AbortSignal } = {}): Promise<ReplResult> {
+  async execute(sessionId: string, code: string, options: { timeoutS?: number; signal?: AbortSignal } = {}): Promise<ReplResult> {
     const session = this.get(sessionId);
     const limits = this.deps.exec.limitsFor(options.timeoutS);
     return this.queue.run(sessionId, async () => {
