@@ -34,7 +34,7 @@ export class DriverInterpreter implements Interpreter {
   private constructor(
     private readonly running: RunningProcess,
     readonly died: Promise<Death>,
-    private readonly ready: Promise<void>,
+    private readonly encoding: 'json' | 'raw',
     private readonly wire: { onFrame(handler: (frame: DriverFrame) => void): void; onMarker(handler: () => void): void; onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void },
   ) {
     this.commands = running.pipes[0] as NodeJS.WritableStream;
@@ -58,7 +58,11 @@ export class DriverInterpreter implements Interpreter {
     return this.running.pid;
   }
 
-  static async start(launch: LaunchContext, command: string[]): Promise<DriverInterpreter> {
+  /**
+   * `encoding` json: a framed JSON command (python, javascript); raw: "<id> <bytes>\n<code>", which
+   * a shell can read without a JSON parser (bash).
+   */
+  static async start(launch: LaunchContext, command: string[], encoding: 'json' | 'raw' = 'json'): Promise<DriverInterpreter> {
     const marker = `\x1e\x1fhangar-end-${randomBytes(8).toString('hex')}\x1f\x1e`;
     const handlers = {
       frame: (_frame: DriverFrame): void => undefined,
@@ -98,7 +102,7 @@ export class DriverInterpreter implements Interpreter {
       scanners.stderr.flush();
       return { exitCode: outcome.exitCode, signal: outcome.signal, reason: outcome.killReason ?? describeDeath(outcome.exitCode, outcome.signal) };
     });
-    const driver = new DriverInterpreter(running, died, ready, {
+    const driver = new DriverInterpreter(running, died, encoding, {
       onFrame: (h) => (handlers.frame = h),
       onMarker: (h) => (handlers.marker = h),
       onData: (h) => (handlers.data = h),
@@ -117,7 +121,11 @@ export class DriverInterpreter implements Interpreter {
     return new Promise<CellReply>((resolve, reject) => {
       const id = this.nextId++;
       this.cell = { id, events, reply: null, marks: 0, resolve, reject };
-      this.commands.write(encodeFrame({ op: 'execute', id, code }));
+      if (this.encoding === 'json') this.commands.write(encodeFrame({ op: 'execute', id, code }));
+      else {
+        const body = Buffer.from(code, 'utf8');
+        this.commands.write(Buffer.concat([Buffer.from(`${id} ${body.length}\n`), body]));
+      }
     });
   }
 

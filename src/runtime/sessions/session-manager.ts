@@ -75,10 +75,10 @@ interface Session {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-const BUILTIN_LANGUAGES: Record<string, { driver: string; tool: string }> = {
-  python: { driver: 'python_driver.py', tool: 'python' },
-  javascript: { driver: 'node_driver.mjs', tool: 'javascript' },
-  bash: { driver: 'bash_driver.sh', tool: 'bash' },
+const BUILTIN_LANGUAGES: Record<string, { driver: string; tool: string; flags: string[]; encoding: 'json' | 'raw' }> = {
+  python: { driver: 'python_driver.py', tool: 'python', flags: ['-u', '-B'], encoding: 'json' },
+  javascript: { driver: 'node_driver.mjs', tool: 'javascript', flags: [], encoding: 'json' },
+  bash: { driver: 'bash_driver.sh', tool: 'bash', flags: ['--noprofile', '--norc'], encoding: 'raw' },
 };
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', python3: 'python', js: 'javascript', node: 'javascript', sh: 'bash', shell: 'bash' };
 
@@ -229,7 +229,7 @@ export class SessionManager {
         const builtin = BUILTIN_LANGUAGES[record.language];
         if (!builtin) throw new HangarError('LANGUAGE_UNAVAILABLE', `no builtin driver for ${record.language}`);
         const tool = record.language === 'python' ? await this.deps.host.pythonFor(record.env_id) : (await this.deps.languages.resolve(builtin.tool)).tool;
-        interpreter = await DriverInterpreter.start(launch, [tool, ...(record.language === 'python' ? ['-u', '-B'] : []), path.join(this.driversDir, builtin.driver)]);
+        interpreter = await DriverInterpreter.start(launch, [tool, ...builtin.flags, path.join(this.driversDir, builtin.driver)], builtin.encoding);
       }
     } catch (error) {
       await this.removeRunDir(session);
