@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,6 @@ import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
 import { HangarError } from '../errors.js';
 import type { ExecService } from '../exec/exec-service.js';
-import { readPeakRssBytes } from '../exec/procfs.js';
 import type { ExecStatus, SpawnDeps } from '../exec/spawn.js';
 import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
@@ -81,6 +80,16 @@ const BUILTIN_LANGUAGES: Record<string, { driver: string; tool: string; flags: s
   bash: { driver: 'bash_driver.sh', tool: 'bash', flags: ['--noprofile', '--norc'], encoding: 'raw' },
 };
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', python3: 'python', js: 'javascript', node: 'javascript', sh: 'bash', shell: 'bash' };
+
+/** VmHWM of the interpreter; a synchronous /proc read (~10 µs) keeps the per-cell path off the thread pool. */
+function peakRssBytesSync(pid: number): number | undefined {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** src/drivers from both the sources (tests) and the built server (dist/runtime/sessions → ../../../src/drivers). */
 function findDriversDir(): string {
@@ -373,11 +382,11 @@ export class SessionManager {
     const reply = outcome.kind === 'reply' ? outcome.reply : null;
     const halted = stop as { status: ExecStatus; why: string } | null;
     if (reply?.status === 'ok' && !halted) {
-      await this.store.appendHistory(session.record.session_id, code);
+      this.store.appendHistory(session.record.session_id, code);
       session.historyCells++;
     }
     const pid = session.interpreter?.pid;
-    const peak = pid === undefined ? undefined : await readPeakRssBytes(pid);
+    const peak = pid === undefined ? undefined : peakRssBytesSync(pid);
     return collector.finish({
       sessionId: session.record.session_id,
       status: halted ? halted.status : (reply?.status ?? 'error'),
