@@ -42,6 +42,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   spec('pip-index-url', 'pipIndexUrl', 'string', 'default package index for installs (pip --index-url); the user pip configuration applies otherwise'),
   spec('pip-extra-index-url', 'pipExtraIndexUrl', 'list', 'comma list of extra package indexes for installs (pip --extra-index-url)'),
   spec('pip-find-links', 'pipFindLinks', 'list', 'comma list of URLs or directories of archives for installs (pip --find-links)'),
+  spec('max-sessions', 'maxSessions', 'number', 'REPL / kernel sessions with a running interpreter at once (default 32)'),
+  spec('session-idle-timeout', 'sessionIdleTimeout', 'number', 'seconds before an idle session is stopped and becomes dormant (history kept; 0 = never; default 3600)'),
   { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
   spec('allow-dir', 'allowDirs', 'list', 'comma list of host directories jobs may sync from and collect into (default none)'),
   { ...spec('kill-processes-on-exit', 'killProcessesOnExit', 'boolean', 'end background processes when the server stops (default: they keep running)'), negation: 'no-kill-processes-on-exit' },

@@ -62,6 +62,8 @@ export const ConfigSchema = z
     pipIndexUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
     pipExtraIndexUrl: z.array(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')).default([]),
     pipFindLinks: z.array(z.string().regex(/^(https?:\/\/\S+|\/.*)$/, 'must be an http(s) URL or an absolute directory')).default([]),
+    maxSessions: z.number().int().min(1).max(10_000).default(32),
+    sessionIdleTimeout: z.number().min(0).default(3600),
   })
   .superRefine((config, ctx) => {
     if (config.transport === 'http' && !config.authToken && !isLoopbackHost(addrHost(config.addr))) {

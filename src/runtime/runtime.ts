@@ -13,6 +13,8 @@ import { AuditLog } from './store/audit.js';
 import { fromEnvManager, type WorkspaceLocator } from './workspaces/locator.js';
 import { WorkspaceFiles } from './workspaces/files.js';
 import { dataLayout, type DataLayout } from './store/layout.js';
+import { envSessionHost, type SessionHost } from './sessions/host.js';
+import { SessionManager } from './sessions/session-manager.js';
 
 /**
  * The domain, wired explicitly: every service hangs off the object this returns, so tests can
@@ -27,11 +29,12 @@ export interface Runtime {
   content: ContentStore;
   envs: EnvManager;
   exec: ExecService;
-  /** Where each environment's workspace is (swap for the EnvManager: fromEnvManager(envs)). */
+  /** Where each environment's workspace is. */
   locator: WorkspaceLocator;
   workspaces: WorkspaceFiles;
   processes: ProcessManager;
   jobs: JobRunner;
+  sessions: SessionManager;
   audit: AuditLog;
   close(): Promise<void>;
 }
@@ -39,6 +42,10 @@ export interface Runtime {
 export interface RuntimeOptions {
   logger?: Logger;
   hostEnv?: NodeJS.ProcessEnv;
+  /** Environments for sessions; defaults to the host's Python and <data>/envs/<id>/workspace. */
+  sessionHost?: SessionHost;
+  /** How long an interrupted cell may take to return to idle before it is killed (ms). */
+  interruptGraceMs?: number;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -72,6 +79,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   const jobs = new JobRunner({ config, layout, exec, processes, workspaces, logger });
   await jobs.init();
+  const sessions = new SessionManager({
+    config,
+    layout,
+    content,
+    spawn: { cgroups, content },
+    languages,
+    exec,
+    host: options.sessionHost ?? envSessionHost(envs),
+    hostEnv,
+    logger,
+    interruptGraceMs: options.interruptGraceMs,
+  });
+  await sessions.init();
 
   return {
     config,
@@ -87,7 +107,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     processes,
     jobs,
     audit,
+    sessions,
     async close() {
+      await sessions.close();
       await jobs.close();
       await exec.close();
       await processes.close();

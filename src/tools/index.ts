@@ -4,6 +4,7 @@ import { contentTools } from './content.js';
 import { CORE_TOOLSETS, TOOLSETS, type ToolDefinition, type Toolset } from './define.js';
 import { environmentTools } from './environments.js';
 import { executionTools } from './execution.js';
+import { replTools } from './repl.js';
 import { processTools } from './processes.js';
 import { workspaceTools } from './workspace.js';
 
@@ -11,6 +12,7 @@ import { workspaceTools } from './workspace.js';
 export const ALL_TOOLS: readonly ToolDefinition[] = [
   ...environmentTools,
   ...executionTools,
+  ...replTools,
   ...workspaceTools,
   ...processTools,
   ...contentTools,

@@ -35,6 +35,13 @@ export interface SpawnRequest {
   limits: Limits;
   signal?: AbortSignal;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /**
+   * A long-lived interactive process (REPL driver, Jupyter kernel) on the same launch path:
+   * stdout and stderr go only to onOutput (the caller captures per cell), and `extraPipes`
+   * more pipes are opened as fds 3, 4, ... for a private protocol. No timeout when timeoutMs is
+   * not finite: the caller bounds each cell instead.
+   */
+  interactive?: { extraPipes: number };
 }
 
 export interface RunningProcess {
@@ -42,6 +49,10 @@ export interface RunningProcess {
   readonly done: Promise<ExecOutcome>;
   /** Ends the whole process tree; the outcome reports `reason`. */
   kill(reason: string): void;
+  /** Sends a signal to the run's process group (e.g. SIGINT to interrupt a REPL cell). */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** The extra pipes of an interactive process: fds 3, 4, ... in order. */
+  readonly pipes: readonly (NodeJS.ReadableStream | NodeJS.WritableStream)[];
 }
 
 export interface SpawnDeps {
@@ -93,7 +104,7 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     cwd: request.cwd,
     env: tag ? { ...request.env, [RUN_TAG_VARIABLE]: tag } : request.env,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(request.interactive?.extraPipes ?? 0).fill('pipe')],
   });
   const childPid = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
@@ -109,6 +120,7 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
         request.onOutput?.(name, chunk);
+        if (request.interactive) return;
         const wait = capture.push(chunk);
         if (wait) {
           stream.pause();
@@ -151,7 +163,9 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     }
   };
 
-  const timer = setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs);
+  const timer = Number.isFinite(limits.timeoutMs)
+    ? setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs)
+    : undefined;
   const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
   if (request.signal?.aborted) onAbort();
   request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -208,7 +222,20 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     };
   })();
 
-  return { pid: childPid, done, kill: (reason) => requestKill(reason, 'killed') };
+  const pipes = child.stdio.slice(3).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
+  return {
+    pid: childPid,
+    done,
+    kill: (reason) => requestKill(reason, 'killed'),
+    signalGroup: (sig) => {
+      try {
+        process.kill(-childPid, sig);
+      } catch {
+        // Already gone: the outcome will say so.
+      }
+    },
+    pipes,
+  };
 }
 
 /**

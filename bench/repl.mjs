@@ -1,0 +1,145 @@
+// repl_execute `x += 1`: builtin python driver and ipykernel, through Hangar (MCP over stdio) vs raw
+// (the driver alone over its pipes; ipykernel through a minimal ZMQ client). Run: npm run build && node bench/repl.mjs
+import { spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import * as zmq from 'zeromq';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PYTHON = '/usr/bin/python3';
+const N = Number(process.env.BENCH_N ?? 300);
+const WARMUP = 30;
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { p50: +at(0.5).toFixed(3), p99: +at(0.99).toFixed(3) };
+}
+
+async function measure(fn) {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const samples = [];
+  for (let i = 0; i < N; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return stats(samples);
+}
+
+async function rawDriver() {
+  const child = spawn(PYTHON, ['-u', '-B', path.join(ROOT, 'src/drivers/python_driver.py')], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', HANGAR_DRIVER_MARK: 'M' } });
+  let buf = Buffer.alloc(0);
+  let waiter = null;
+  child.stdio[4].on('data', (c) => {
+    buf = Buffer.concat([buf, c]);
+    for (;;) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) return;
+      const len = Number(buf.subarray(0, nl).toString());
+      if (buf.length < nl + 1 + len) return;
+      const msg = JSON.parse(buf.subarray(nl + 1, nl + 1 + len).toString());
+      buf = buf.subarray(nl + 1 + len);
+      if (msg.type === 'ready' || msg.type === 'done') waiter?.(msg);
+    }
+  });
+  child.stdout.resume();
+  child.stderr.resume();
+  await new Promise((r) => (waiter = r));
+  const run = (code) =>
+    new Promise((r) => {
+      waiter = r;
+      const body = Buffer.from(JSON.stringify({ op: 'execute', id: 1, code }));
+      child.stdio[3].write(Buffer.concat([Buffer.from(`${body.length}\n`), body]));
+    });
+  await run('x = 0');
+  const result = await measure(() => run('x += 1'));
+  child.kill('SIGKILL');
+  return result;
+}
+
+async function rawKernel() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-k-'));
+  const key = randomBytes(16).toString('hex');
+  const ip = path.join(dir, 'k');
+  writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, ip, key, transport: 'ipc', signature_scheme: 'hmac-sha256' }));
+  const child = spawn(PYTHON, ['-m', 'ipykernel_launcher', '-f', path.join(dir, 'c.json')], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin', HOME: dir, IPYTHONDIR: path.join(dir, 'ipy') } });
+  const session = randomUUID();
+  const msg = (type, content) => {
+    const id = randomUUID();
+    const parts = [{ msg_id: id, msg_type: type, session, username: 'b', date: new Date().toISOString(), version: '5.3' }, {}, {}, content].map((p) => JSON.stringify(p));
+    const h = createHmac('sha256', key);
+    parts.forEach((p) => h.update(p));
+    return { id, frames: ['<IDS|MSG>', h.digest('hex'), ...parts] };
+  };
+  const shell = new zmq.Dealer({ linger: 0 });
+  const iopub = new zmq.Subscriber({ linger: 0 });
+  shell.connect(`ipc://${ip}-1`);
+  iopub.connect(`ipc://${ip}-2`);
+  iopub.subscribe();
+  const parent = (frames) => {
+    const at = frames.findIndex((f) => f.toString() === '<IDS|MSG>');
+    return { header: JSON.parse(frames[at + 2].toString()), parent: JSON.parse(frames[at + 3].toString()), content: JSON.parse(frames[at + 5].toString()) };
+  };
+  let pending = null;
+  (async () => {
+    for await (const frames of iopub) {
+      const m = parent(frames);
+      if (pending && m.parent.msg_id === pending.id && m.header.msg_type === 'status' && m.content.execution_state === 'idle') pending.idle();
+    }
+  })().catch(() => undefined);
+  (async () => {
+    for await (const frames of shell) {
+      const m = parent(frames);
+      if (pending && m.parent.msg_id === pending.id) pending.reply();
+    }
+  })().catch(() => undefined);
+  const request = (type, content) => {
+    const { id, frames } = msg(type, content);
+    let replied, idled;
+    const done = Promise.all([new Promise((r) => (replied = r)), new Promise((r) => (idled = r))]);
+    pending = { id, reply: replied, idle: idled };
+    void shell.send(frames);
+    return done;
+  };
+  for (;;) {
+    const ok = await Promise.race([request('kernel_info_request', {}).then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+    if (ok) break;
+  }
+  const exec = (code) => request('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+  await exec('x = 0');
+  const result = await measure(() => exec('x += 1'));
+  child.kill('SIGKILL');
+  shell.close();
+  iopub.close();
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+async function throughHangar(createArgs) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-h-'));
+  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, 'dist/cli.js'), 'serve', '--data-dir', dataDir, '--log-level', 'warn'], env: { PATH: '/usr/bin:/bin' }, stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(transport);
+  const created = await client.callTool({ name: 'repl_create', arguments: createArgs });
+  const id = created.structuredContent.session_id;
+  await client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x = 0' } });
+  const result = await measure(() => client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x += 1' } }));
+  await client.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  return result;
+}
+
+const rows = {
+  'builtin python, raw driver over its pipes': await rawDriver(),
+  'builtin python, repl_execute through Hangar (MCP stdio)': await throughHangar({}),
+  'ipykernel, minimal ZMQ client': await rawKernel(),
+  'ipykernel, repl_execute through Hangar (MCP stdio)': await throughHangar({ kernel: 'python3' }),
+};
+console.log(`repl_execute "x += 1", n=${N} (ms)`);
+for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}`);

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnProcess, type RunningProcess } from '../exec/spawn.js';
+import { encodeFrame, FrameReader, MarkerScanner } from './framing.js';
+import type { LaunchContext } from './launch.js';
+import { describeDeath, InterpreterDied, type CellError, type CellEvents, type CellReply, type Death, type Interpreter, type MimeBundle } from './types.js';
+
+interface RunningCell {
+  id: number;
+  events: CellEvents;
+  reply: CellReply | null;
+  marks: number;
+  resolve(reply: CellReply): void;
+  reject(error: Error): void;
+}
+
+type DriverFrame =
+  | { type: 'ready'; pid: number }
+  | { type: 'display'; data: MimeBundle }
+  | { type: 'done'; id: number; status: 'ok' | 'error'; result: MimeBundle | null; error: CellError | null; execution_count: number | null };
+
+const READY_TIMEOUT_MS = 20_000;
+
+/**
+ * A builtin driver (python, javascript, bash) over framed pipes: commands on fd 3, events on
+ * fd 4, user output on stdout and stderr, each stream closed per cell by the session's marker.
+ */
+export class DriverInterpreter implements Interpreter {
+  readonly backend = 'builtin' as const;
+  private cell: RunningCell | null = null;
+  private nextId = 1;
+  private readonly commands: NodeJS.WritableStream;
+
+  private constructor(
+    private readonly running: RunningProcess,
+    readonly died: Promise<Death>,
+    private readonly encoding: 'json' | 'raw',
+    private readonly wire: { onFrame(handler: (frame: DriverFrame) => void): void; onMarker(handler: () => void): void; onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void },
+  ) {
+    this.commands = running.pipes[0] as NodeJS.WritableStream;
+    this.commands.on('error', () => undefined); // The driver died: `died` reports it.
+    wire.onFrame((frame) => this.onFrame(frame));
+    wire.onMarker(() => {
+      if (this.cell) {
+        this.cell.marks++;
+        this.tryFinish();
+      }
+    });
+    wire.onData((name, chunk) => this.cell?.events.stream(name, chunk));
+    void died.then((death) => {
+      const cell = this.cell;
+      this.cell = null;
+      cell?.reject(new InterpreterDied(death));
+    });
+  }
+
+  get pid(): number {
+    return this.running.pid;
+  }
+
+  /**
+   * `encoding` json: a framed JSON command (python, javascript); raw: "<id> <bytes>\n<code>", which
+   * a shell can read without a JSON parser (bash).
+   */
+  static async start(launch: LaunchContext, command: string[], encoding: 'json' | 'raw' = 'json'): Promise<DriverInterpreter> {
+    const marker = `\x1e\x1fhangar-end-${randomBytes(8).toString('hex')}\x1f\x1e`;
+    const handlers = {
+      frame: (_frame: DriverFrame): void => undefined,
+      marker: (): void => undefined,
+      data: (_name: 'stdout' | 'stderr', _chunk: Buffer): void => undefined,
+    };
+    const scanners = {
+      stdout: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stdout', c), () => handlers.marker()),
+      stderr: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stderr', c), () => handlers.marker()),
+    };
+    const running = await spawnProcess(launch.spawn, {
+      command,
+      cwd: launch.cwd,
+      env: { ...launch.env, HANGAR_DRIVER_MARK: marker },
+      limits: launch.limits,
+      interactive: { extraPipes: 2 },
+      onOutput: (name, chunk) => scanners[name].push(chunk),
+    });
+    let readyResolve: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (readyResolve = resolve));
+    const events = running.pipes[1] as NodeJS.ReadableStream;
+    const reader = new FrameReader((payload) => {
+      const frame = payload as DriverFrame;
+      if (frame.type === 'ready') readyResolve();
+      else handlers.frame(frame);
+    });
+    events.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch {
+        running.kill('the driver broke its protocol');
+      }
+    });
+    events.on('error', () => undefined);
+    const died = running.done.then((outcome) => {
+      scanners.stdout.flush();
+      scanners.stderr.flush();
+      return { exitCode: outcome.exitCode, signal: outcome.signal, reason: outcome.killReason ?? describeDeath(outcome.exitCode, outcome.signal) };
+    });
+    const driver = new DriverInterpreter(running, died, encoding, {
+      onFrame: (h) => (handlers.frame = h),
+      onMarker: (h) => (handlers.marker = h),
+      onData: (h) => (handlers.data = h),
+    });
+    const first = await Promise.race([ready.then(() => 'ready' as const), died.then(() => 'died' as const), sleep(READY_TIMEOUT_MS).then(() => 'slow' as const)]);
+    if (first !== 'ready') {
+      running.kill('the driver did not start');
+      const death = await died;
+      throw new InterpreterDied({ ...death, reason: first === 'slow' ? `the driver did not start within ${READY_TIMEOUT_MS / 1000} s` : `the driver failed to start: ${death.reason}` });
+    }
+    return driver;
+  }
+
+  execute(code: string, events: CellEvents): Promise<CellReply> {
+    if (this.cell) return Promise.reject(new Error('a cell is already running'));
+    return new Promise<CellReply>((resolve, reject) => {
+      const id = this.nextId++;
+      this.cell = { id, events, reply: null, marks: 0, resolve, reject };
+      if (this.encoding === 'json') this.commands.write(encodeFrame({ op: 'execute', id, code }));
+      else {
+        const body = Buffer.from(code, 'utf8');
+        this.commands.write(Buffer.concat([Buffer.from(`${id} ${body.length}\n`), body]));
+      }
+    });
+  }
+
+  private onFrame(frame: DriverFrame): void {
+    const cell = this.cell;
+    if (!cell) return;
+    if (frame.type === 'display') cell.events.display(frame.data);
+    else if (frame.type === 'done' && frame.id === cell.id) {
+      cell.reply = { status: frame.status, result: frame.result, error: frame.error, executionCount: frame.execution_count };
+      this.tryFinish();
+    }
+  }
+
+  private tryFinish(): void {
+    const cell = this.cell;
+    if (!cell?.reply || cell.marks < 2) return;
+    this.cell = null;
+    cell.resolve(cell.reply);
+  }
+
+  interrupt(): Promise<void> {
+    this.running.signalGroup('SIGINT');
+    return Promise.resolve();
+  }
+
+  async stop(reason: string): Promise<void> {
+    this.running.kill(reason);
+    await this.died;
+  }
+}

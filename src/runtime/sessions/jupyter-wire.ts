@@ -1,0 +1,52 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The Jupyter messaging protocol's wire format (v5.3): identities, the `<IDS|MSG>` delimiter, an
+ * HMAC-SHA256 signature over header, parent header, metadata and content, then those four JSON
+ * frames and any buffers.
+ */
+export interface JupyterMessage {
+  header: { msg_id: string; msg_type: string; session: string; [key: string]: unknown };
+  parent_header: { msg_id?: string; [key: string]: unknown };
+  metadata: Record<string, unknown>;
+  content: Record<string, unknown>;
+}
+
+const DELIMITER = '<IDS|MSG>';
+
+export class JupyterWire {
+  readonly session = randomUUID();
+
+  constructor(private readonly key: string) {}
+
+  private sign(parts: Buffer[]): string {
+    const hmac = createHmac('sha256', this.key);
+    for (const part of parts) hmac.update(part);
+    return hmac.digest('hex');
+  }
+
+  /** Frames of a new request; returns its msg_id so replies can be matched. */
+  request(msgType: string, content: Record<string, unknown>): { msgId: string; frames: (string | Buffer)[] } {
+    const msgId = randomUUID();
+    const header = { msg_id: msgId, msg_type: msgType, session: this.session, username: 'hangar', date: new Date().toISOString(), version: '5.3' };
+    const parts = [header, {}, {}, content].map((p) => Buffer.from(JSON.stringify(p)));
+    return { msgId, frames: [DELIMITER, this.sign(parts), ...parts] };
+  }
+
+  /** Parses and verifies a message; undefined for a bad signature or a malformed one (dropped). */
+  parse(frames: Buffer[]): JupyterMessage | undefined {
+    const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
+    if (at < 0 || frames.length < at + 6) return undefined;
+    const signature = frames[at + 1]?.toString() ?? '';
+    const parts = frames.slice(at + 2, at + 6);
+    const expected = Buffer.from(this.sign(parts));
+    const got = Buffer.from(signature);
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
+    try {
+      const [header, parent, metadata, content] = parts.map((p) => JSON.parse(p.toString('utf8')) as Record<string, unknown>);
+      return { header: header as JupyterMessage['header'], parent_header: parent ?? {}, metadata: metadata ?? {}, content: content ?? {} };
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as zmq from 'zeromq';
+import { spawnProcess, type RunningProcess } from '../exec/spawn.js';
+import { JupyterWire, type JupyterMessage } from './jupyter-wire.js';
+import type { KernelSpec } from './kernelspecs.js';
+import type { LaunchContext } from './launch.js';
+import { describeDeath, InterpreterDied, type CellEvents, type CellReply, type Death, type Interpreter, type MimeBundle } from './types.js';
+
+const START_TIMEOUT_MS = 60_000;
+const HEARTBEAT_EVERY_MS = 3000;
+const HEARTBEAT_MISSES = 3;
+
+interface RunningCell {
+  msgId: string;
+  events: CellEvents;
+  idle: boolean;
+  reply: { status: 'ok' | 'error'; executionCount: number | null } | null;
+  result: MimeBundle | null;
+  error: CellReply['error'];
+  resolve(reply: CellReply): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A local Jupyter kernel from a kernelspec, started on the one-shot launch path, spoken to over
+ * ZMQ ipc sockets in the session's private directory (a sandboxed kernel has no network).
+ */
+export class KernelInterpreter implements Interpreter {
+  readonly backend = 'kernel' as const;
+  private cell: RunningCell | null = null;
+  private readonly replies = new Map<string, (message: JupyterMessage) => void>();
+  private iopubSeen = false;
+  private closed = false;
+
+  private constructor(
+    private readonly running: RunningProcess,
+    readonly died: Promise<Death>,
+    private readonly spec: KernelSpec,
+    private readonly wire: JupyterWire,
+    private readonly sockets: { shell: zmq.Dealer; control: zmq.Dealer; iopub: zmq.Subscriber; address: (port: number) => string },
+  ) {
+    void this.readLoop(sockets.shell);
+    void this.readLoop(sockets.control);
+    void this.iopubLoop();
+    void died.then((death) => {
+      this.close();
+      const cell = this.cell;
+      this.cell = null;
+      cell?.reject(new InterpreterDied(death));
+    });
+  }
+
+  get pid(): number {
+    return this.running.pid;
+  }
+
+  static async start(launch: LaunchContext, spec: KernelSpec): Promise<KernelInterpreter> {
+    const key = randomBytes(32).toString('hex');
+    const ip = path.join(launch.runDir, 'k');
+    const connectionFile = path.join(launch.runDir, 'kernel.json');
+    const ports = { shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5 };
+    await writeFile(connectionFile, JSON.stringify({ ...ports, ip, key, transport: 'ipc', signature_scheme: 'hmac-sha256', kernel_name: spec.name }), { mode: 0o600 });
+    const command = spec.argv.map((a) => a.replaceAll('{connection_file}', connectionFile).replaceAll('{resource_dir}', spec.resourceDir));
+    const env: Record<string, string> = { ...launch.env, ...spec.env, IPYTHONDIR: path.join(launch.runDir, 'ipython'), JUPYTER_RUNTIME_DIR: launch.runDir };
+    // ipykernel picks its inline backend only when MPLBACKEND is unset.
+    delete env.MPLBACKEND;
+    const running = await spawnProcess(launch.spawn, { command, cwd: launch.cwd, env, limits: launch.limits, interactive: { extraPipes: 0 } });
+    const died = running.done.then((o) => ({ exitCode: o.exitCode, signal: o.signal, reason: o.killReason ?? describeDeath(o.exitCode, o.signal) }));
+    const address = (port: number): string => `ipc://${ip}-${port}`;
+    const shell = new zmq.Dealer({ linger: 0 });
+    const control = new zmq.Dealer({ linger: 0 });
+    const iopub = new zmq.Subscriber({ linger: 0 });
+    shell.connect(address(ports.shell_port));
+    control.connect(address(ports.control_port));
+    iopub.connect(address(ports.iopub_port));
+    iopub.subscribe();
+    const kernel = new KernelInterpreter(running, died, spec, new JupyterWire(key), { shell, control, iopub, address });
+    const ready = await Promise.race([kernel.handshake().then(() => 'ready' as const), died.then(() => 'died' as const)]);
+    if (ready !== 'ready') {
+      running.kill('the kernel did not start');
+      const death = await died;
+      throw new InterpreterDied({ ...death, reason: `kernel "${spec.name}" failed to start: ${death.reason}` });
+    }
+    void kernel.heartbeat(address(ports.hb_port));
+    return kernel;
+  }
+
+  /** kernel_info until the shell answers and iopub delivers (a SUB socket misses early messages). */
+  private async handshake(): Promise<void> {
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    let answered = false;
+    while (!this.closed && performance.now() < deadline) {
+      const { msgId, frames } = this.wire.request('kernel_info_request', {});
+      const reply = new Promise<void>((resolve) => this.replies.set(msgId, () => resolve()));
+      await this.sockets.shell.send(frames);
+      await Promise.race([reply.then(() => (answered = true)), sleep(250)]);
+      this.replies.delete(msgId);
+      if (answered && this.iopubSeen) return;
+      if (answered) await sleep(20);
+    }
+    if (!this.closed) {
+      this.running.kill(`the kernel did not answer within ${START_TIMEOUT_MS / 1000} s`);
+    }
+    await this.died;
+  }
+
+  private async heartbeat(address: string): Promise<void> {
+    let misses = 0;
+    while (!this.closed) {
+      await sleep(HEARTBEAT_EVERY_MS);
+      if (this.closed) return;
+      const hb = new zmq.Request({ linger: 0, receiveTimeout: HEARTBEAT_EVERY_MS });
+      try {
+        hb.connect(address);
+        await hb.send('ping');
+        await hb.receive();
+        misses = 0;
+      } catch {
+        misses++;
+        if (misses >= HEARTBEAT_MISSES && !this.closed) this.running.kill(`the kernel stopped answering its heartbeat for ${(HEARTBEAT_MISSES * HEARTBEAT_EVERY_MS) / 1000} s`);
+      } finally {
+        hb.close();
+      }
+    }
+  }
+
+  private async readLoop(socket: zmq.Dealer): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const message = this.wire.parse(frames);
+        const parent = message?.parent_header.msg_id;
+        if (message && parent) this.replies.get(parent)?.(message);
+      }
+    } catch {
+      // Socket closed.
+    }
+  }
+
+  private async iopubLoop(): Promise<void> {
+    try {
+      for await (const frames of this.sockets.iopub) {
+        const message = this.wire.parse(frames);
+        if (!message) continue;
+        this.iopubSeen = true;
+        const cell = this.cell;
+        if (cell && message.parent_header.msg_id === cell.msgId) this.onIopub(cell, message);
+      }
+    } catch {
+      // Socket closed.
+    }
+  }
+
+  private onIopub(cell: RunningCell, message: JupyterMessage): void {
+    const c = message.content;
+    switch (message.header.msg_type) {
+      case 'stream':
+        cell.events.stream(c.name === 'stderr' ? 'stderr' : 'stdout', Buffer.from(typeof c.text === 'string' ? c.text : ''));
+        break;
+      case 'execute_result':
+        cell.result = (c.data as MimeBundle | undefined) ?? null;
+        break;
+      case 'display_data':
+      case 'update_display_data':
+        cell.events.display((c.data as MimeBundle | undefined) ?? {});
+        break;
+      case 'error':
+        cell.error = {
+          name: String(c.ename ?? 'Error'),
+          message: String(c.evalue ?? ''),
+          traceback: Array.isArray(c.traceback) ? c.traceback.map(String).join('\n') : null,
+        };
+        break;
+      case 'clear_output':
+        cell.events.clear();
+        break;
+      case 'status':
+        if (c.execution_state === 'idle') {
+          cell.idle = true;
+          this.tryFinish(cell);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private tryFinish(cell: RunningCell): void {
+    if (!cell.idle || !cell.reply || this.cell !== cell) return;
+    this.cell = null;
+    this.replies.delete(cell.msgId);
+    cell.resolve({ status: cell.reply.status, result: cell.result, error: cell.error, executionCount: cell.reply.executionCount });
+  }
+
+  execute(code: string, events: CellEvents): Promise<CellReply> {
+    if (this.cell) return Promise.reject(new Error('a cell is already running'));
+    if (this.closed) return this.died.then((death) => Promise.reject(new InterpreterDied(death)));
+    const { msgId, frames } = this.wire.request('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    return new Promise<CellReply>((resolve, reject) => {
+      const cell: RunningCell = { msgId, events, idle: false, reply: null, result: null, error: null, resolve, reject };
+      this.cell = cell;
+      this.replies.set(msgId, (message) => {
+        if (message.header.msg_type !== 'execute_reply') return;
+        const c = message.content;
+        cell.reply = { status: c.status === 'ok' ? 'ok' : 'error', executionCount: typeof c.execution_count === 'number' ? c.execution_count : null };
+        if (c.status !== 'ok' && !cell.error) cell.error = { name: String(c.ename ?? 'Aborted'), message: String(c.evalue ?? 'the kernel aborted the cell'), traceback: null };
+        this.tryFinish(cell);
+      });
+      this.sockets.shell.send(frames).catch((error: unknown) => {
+        if (this.cell === cell) this.cell = null;
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.spec.interruptMode === 'message') {
+      await this.sockets.control.send(this.wire.request('interrupt_request', {}).frames);
+    } else {
+      this.running.signalGroup('SIGINT');
+    }
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const socket of [this.sockets.shell, this.sockets.control, this.sockets.iopub]) socket.close();
+  }
+
+  async stop(reason: string): Promise<void> {
+    this.running.kill(reason);
+    await this.died;
+    this.close();
+  }
+}

@@ -1,0 +1,53 @@
+import { rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { startStdio, tempDir } from './helpers/cli.js';
+
+type Block = { type: string; text?: string; data?: string; mimeType?: string };
+
+/** The built CLI over stdio with the official MCP client: what an agent sees. */
+describe('repl tools over MCP', () => {
+  it('returns a matplotlib plot as an image block, and restores a session after a server restart', async () => {
+    const dataDir = await tempDir();
+    const env = { PATH: '/usr/bin:/bin' };
+    const first = await startStdio({ dataDir, env });
+    let sessionId = '';
+    try {
+      // Debian's matplotlib is a system package: the environment sees system site-packages.
+      const env = await first.client.callTool({ name: 'create_environment', arguments: { name: 'plots', system_site_packages: true } });
+      expect(env.isError).toBeFalsy();
+      const envId = (env.structuredContent as { env_id: string }).env_id;
+      const created = await first.client.callTool({ name: 'repl_create', arguments: { session_name: 'plots', env_id: envId } });
+      expect(created.isError).toBeFalsy();
+      sessionId = (created.structuredContent as { session_id: string }).session_id;
+      const plot = await first.client.callTool({
+        name: 'repl_execute',
+        arguments: { session_id: sessionId, code: 'import matplotlib.pyplot as plt\nvalues = [1, 4, 9]\nplt.plot(values)\nlen(values)' },
+      });
+      expect(plot.isError).toBeFalsy();
+      const blocks = plot.content as Block[];
+      const image = blocks.find((b) => b.type === 'image');
+      expect(image?.mimeType).toBe('image/png');
+      expect(Buffer.from(image?.data ?? '', 'base64').subarray(1, 4).toString()).toBe('PNG');
+      expect(blocks[0]?.text).toContain('Out[1]: 3');
+      const bad = await first.client.callTool({ name: 'repl_execute', arguments: { session_id: 'sess_0000000000', code: '1' } });
+      expect(bad.isError).toBe(true);
+      expect((bad.content as Block[])[0]?.text).toMatch(/^SESSION_NOT_FOUND: /);
+    } finally {
+      await first.close();
+    }
+    const second = await startStdio({ dataDir, env });
+    try {
+      const listed = await second.client.callTool({ name: 'repl_list', arguments: {} });
+      const sessions = (listed.structuredContent as { sessions: { session_id: string; status: string }[] }).sessions;
+      expect(sessions).toEqual([expect.objectContaining({ session_id: sessionId, status: 'dormant' })]);
+      const again = await second.client.callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: 'sum(values)' } });
+      expect((again.structuredContent as { result: string }).result).toBe('14');
+      expect((again.content as Block[])[0]?.text).toContain('restored: 1 cells replayed');
+      const destroyed = await second.client.callTool({ name: 'repl_destroy', arguments: { session_id: sessionId } });
+      expect(destroyed.isError).toBeFalsy();
+    } finally {
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,291 @@
+import { execFileSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../src/config/schema.js';
+import { HangarError } from '../src/runtime/errors.js';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
+import { tempDir } from './helpers/cli.js';
+
+/**
+ * Real interpreters only: /usr/bin/python3, node, bash. Debian's matplotlib and ipykernel are system
+ * packages, so the sessions that use them run in an environment made with system_site_packages.
+ */
+const SYSTEM_ENV = 'sys';
+const HOST_ENV = { PATH: '/usr/bin:/bin' };
+
+async function makeRuntime(dataDir: string, extra: Record<string, unknown> = {}): Promise<Runtime> {
+  const runtime = await createRuntime(ConfigSchema.parse({ dataDir, logLevel: 'silent', ...extra }), { hostEnv: HOST_ENV, interruptGraceMs: 1500 });
+  if (!(await runtime.envs.list()).some((e) => e.name === SYSTEM_ENV)) await runtime.envs.create({ name: SYSTEM_ENV, systemSitePackages: true });
+  return runtime;
+}
+
+/** Every live process whose command line mentions the data dir or a session id (leftovers). */
+function processesMatching(text: string): string[] {
+  const out = execFileSync('/bin/ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = execFileSync('/bin/cat', [`/proc/${pid}/stat`], { encoding: 'utf8' });
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<HangarError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HangarError);
+  expect((error as HangarError).code).toBe(code);
+  return error as HangarError;
+}
+
+describe('builtin python driver', () => {
+  let runtime: Runtime;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await tempDir();
+    runtime = await makeRuntime(dataDir);
+  });
+  afterAll(async () => {
+    await runtime.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps state across calls and returns the last expression', async () => {
+    const s = await runtime.sessions.create({ name: 'state' });
+    expect(s.status).toBe('idle');
+    const first = await runtime.sessions.execute(s.session_id, 'x = 41\nimport os\nprint("hello")');
+    expect(first.status).toBe('ok');
+    expect(first.stdout).toBe('hello\n');
+    expect(first.result).toBeNull();
+    const second = await runtime.sessions.execute(s.session_id, 'x + 1');
+    expect(second.result).toBe('42');
+    expect(second.execution_count).toBe(2);
+    const err = await runtime.sessions.execute(s.session_id, 'import sys\nsys.stderr.write("warn\\n")\nos.system("echo from-child")');
+    expect(err.stderr).toBe('warn\n');
+    expect(err.stdout).toBe('from-child\n');
+    expect(err.result).toBe('0');
+  });
+
+  it('reports exceptions without the driver frames', async () => {
+    const s = await runtime.sessions.create({});
+    const r = await runtime.sessions.execute(s.session_id, 'def f():\n    return 1/0\nf()');
+    expect(r.status).toBe('error');
+    expect(r.error?.name).toBe('ZeroDivisionError');
+    expect(r.error?.message).toBe('division by zero');
+    expect(r.error?.traceback).toContain('line 2, in f');
+    expect(r.error?.traceback).not.toContain('python_driver');
+    const syntax = await runtime.sessions.execute(s.session_id, 'def (');
+    expect(syntax.error?.name).toBe('SyntaxError');
+    // A failed cell is not history; the session still works.
+    expect((await runtime.sessions.execute(s.session_id, '2 * 21')).result).toBe('42');
+    expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.history_cells).toBe(1);
+  });
+
+  it('gives rich outputs: display(), _repr_html_, matplotlib figures as PNG', async () => {
+    const s = await runtime.sessions.create({ envId: SYSTEM_ENV });
+    const r = await runtime.sessions.execute(
+      s.session_id,
+      'class H:\n    def _repr_html_(self): return "<b>hi</b>"\n    def _repr_markdown_(self): return "**hi**"\ndisplay(H())\n' +
+        'import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nfig2 = plt.figure(); plt.bar([1], [2])\n"done"',
+    );
+    expect(r.status).toBe('ok');
+    expect(r.outputs.map((o) => o.mime)).toEqual(['text/markdown', 'image/png', 'image/png']);
+    const png = Buffer.from(r.outputs[1]?.data ?? '', 'base64');
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(r.result).toBe("'done'");
+    // Figures are closed after the cell: the next cell returns no stale image.
+    expect((await runtime.sessions.execute(s.session_id, '1')).outputs).toEqual([]);
+  });
+
+  it('interrupts while True: pass and time.sleep(100) on timeout, and the session keeps its state', async () => {
+    const s = await runtime.sessions.create({});
+    await runtime.sessions.execute(s.session_id, 'kept = "yes"');
+    const spin = await runtime.sessions.execute(s.session_id, 'while True: pass', { timeoutS: 1 });
+    expect(spin.status).toBe('timeout');
+    expect(spin.state_lost).toBe(false);
+    expect(spin.error?.name).toBe('Timeout');
+    const sleep = await runtime.sessions.execute(s.session_id, 'import time\ntime.sleep(100)', { timeoutS: 1 });
+    expect(sleep.status).toBe('timeout');
+    expect(sleep.duration_ms).toBeLessThan(10_000);
+    expect((await runtime.sessions.execute(s.session_id, 'kept')).result).toBe("'yes'");
+  });
+
+  it('repl_interrupt stops a running cell from another call', async () => {
+    const s = await runtime.sessions.create({});
+    const running = runtime.sessions.execute(s.session_id, 'import time\nfor i in range(1000): time.sleep(0.1)');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.status).toBe('busy');
+    expect((await runtime.sessions.interrupt(s.session_id)).interrupted).toBe(true);
+    const r = await running;
+    expect(r.error?.name).toBe('KeyboardInterrupt');
+    expect((await runtime.sessions.execute(s.session_id, 'i > 0')).result).toBe('True');
+  });
+
+  it('kills and restarts an interpreter that ignores the interrupt, and says state was lost', async () => {
+    const s = await runtime.sessions.create({});
+    await runtime.sessions.execute(s.session_id, 'kept = 1');
+    const before = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
+    const r = await runtime.sessions.execute(s.session_id, 'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass', { timeoutS: 1 });
+    expect(r.status).toBe('timeout');
+    expect(r.state_lost).toBe(true);
+    expect(r.warnings.join(' ')).toContain('state lost');
+    expect(alive(before)).toBe(false);
+    const after = await runtime.sessions.execute(s.session_id, 'kept');
+    expect(after.error?.name).toBe('NameError');
+  });
+
+  it('os._exit and a segfault give KERNEL_DIED; repl_restart brings the session back', async () => {
+    const s = await runtime.sessions.create({});
+    await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(3)'), 'KERNEL_DIED');
+    expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.status).toBe('dead');
+    await expectCode(runtime.sessions.execute(s.session_id, '1'), 'KERNEL_DIED');
+    await runtime.sessions.restart(s.session_id);
+    const segv = await expectCode(runtime.sessions.execute(s.session_id, 'import ctypes\nctypes.string_at(0)'), 'KERNEL_DIED');
+    expect(segv.message).toContain('segmentation fault');
+    const info = await runtime.sessions.restart(s.session_id);
+    expect(info.status).toBe('idle');
+    expect((await runtime.sessions.execute(s.session_id, '6 * 7')).result).toBe('42');
+  });
+
+  it('queues calls to one session in order and runs 20 sessions in parallel', async () => {
+    const s = await runtime.sessions.create({});
+    await runtime.sessions.execute(s.session_id, 'seen = []');
+    const queued = await Promise.all(Array.from({ length: 10 }, (_, i) => runtime.sessions.execute(s.session_id, `seen.append(${i})\nlen(seen)`)));
+    expect(queued.map((r) => r.result)).toEqual(Array.from({ length: 10 }, (_, i) => String(i + 1)));
+
+    const many = await Promise.all(Array.from({ length: 20 }, () => runtime.sessions.create({})));
+    const started = performance.now();
+    const results = await Promise.all(many.map((m, i) => runtime.sessions.execute(m.session_id, `import time\ntime.sleep(1)\n${i}`)));
+    expect(results.map((r) => r.result)).toEqual(many.map((_, i) => String(i)));
+    // Twenty one-second cells in parallel, not in series.
+    expect(performance.now() - started).toBeLessThan(15_000);
+    const pids = runtime.sessions.list().filter((x) => many.some((m) => m.session_id === x.session_id)).map((x) => x.pid ?? 0);
+    await Promise.all(many.map((m) => runtime.sessions.destroy(m.session_id)));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('destroy ends the interpreter and everything it started', async () => {
+    const s = await runtime.sessions.create({});
+    const r = await runtime.sessions.execute(s.session_id, 'import subprocess\np = subprocess.Popen(["/bin/sleep", "1000"], start_new_session=True)\np.pid');
+    const child = Number(r.result);
+    const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
+    expect(alive(child)).toBe(true);
+    await runtime.sessions.destroy(s.session_id);
+    expect(alive(pid)).toBe(false);
+    expect(alive(child)).toBe(false);
+    await expectCode(runtime.sessions.execute(s.session_id, '1'), 'SESSION_NOT_FOUND');
+  });
+
+  it('rejects unknown languages and kernels with the installed list', async () => {
+    const lang = await expectCode(runtime.sessions.create({ language: 'cobol' }), 'LANGUAGE_UNAVAILABLE');
+    expect(lang.message).toContain('python3');
+    const kernel = await expectCode(runtime.sessions.create({ kernel: 'nope' }), 'LANGUAGE_UNAVAILABLE');
+    expect(kernel.message).toContain('installed: python3');
+    await expectCode(runtime.sessions.create({ envId: 'missing' }), 'ENV_NOT_FOUND');
+  });
+});
+
+describe('ipykernel through a kernelspec', () => {
+  let runtime: Runtime;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await tempDir();
+    runtime = await makeRuntime(dataDir);
+  });
+  afterAll(async () => {
+    await runtime.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs cells with state, streams, results, errors and inline plots', async () => {
+    const specs = await runtime.sessions.kernelSpecs();
+    expect(specs.map((s) => s.name)).toContain('python3');
+    const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
+    expect(s.backend).toBe('kernel');
+    const r = await runtime.sessions.execute(s.session_id, 'y = 2\nprint("k")\ny * 21');
+    expect(r.status).toBe('ok');
+    expect(r.stdout).toBe('k\n');
+    expect(r.result).toBe('42');
+    expect(r.execution_count).toBe(1);
+    const e = await runtime.sessions.execute(s.session_id, 'undefined_name');
+    expect(e.status).toBe('error');
+    expect(e.error?.name).toBe('NameError');
+    expect(e.error?.traceback).not.toMatch(/\u001b\[/);
+    const plot = await runtime.sessions.execute(s.session_id, 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()');
+    expect(plot.outputs.map((o) => o.mime)).toContain('image/png');
+    const sleep = await runtime.sessions.execute(s.session_id, 'import time\ntime.sleep(100)', { timeoutS: 1 });
+    expect(sleep.status).toBe('timeout');
+    expect((await runtime.sessions.execute(s.session_id, 'y')).result).toBe('2');
+  });
+
+  it('a kernel that dies gives KERNEL_DIED and restarts', async () => {
+    const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
+    await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(1)'), 'KERNEL_DIED');
+    await runtime.sessions.restart(s.session_id);
+    await expectCode(runtime.sessions.execute(s.session_id, 'import ctypes\nctypes.string_at(0)'), 'KERNEL_DIED');
+    await runtime.sessions.restart(s.session_id);
+    expect((await runtime.sessions.execute(s.session_id, '1 + 1')).result).toBe('2');
+    const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
+    await runtime.sessions.destroy(s.session_id);
+    expect(alive(pid)).toBe(false);
+  });
+});
+
+describe('restore after a restart', () => {
+  it('lists sessions as dormant, replays history on the next cell, honours replay:false, and leaves no process', async () => {
+    const dataDir = await tempDir();
+    const first = await makeRuntime(dataDir);
+    const replayed = await first.sessions.create({ name: 'keep' });
+    const noReplay = await first.sessions.create({ name: 'fresh', replay: false });
+    await first.sessions.execute(replayed.session_id, 'a = 1');
+    await first.sessions.execute(replayed.session_id, 'a += 1');
+    await first.sessions.execute(replayed.session_id, '1/0');
+    await first.sessions.execute(noReplay.session_id, 'b = 1');
+    const pids = first.sessions.list().map((s) => s.pid ?? 0);
+    await first.close();
+    expect(pids.filter(alive)).toEqual([]);
+    expect(processesMatching(dataDir)).toEqual([]);
+
+    const second = await makeRuntime(dataDir);
+    try {
+      expect(second.sessions.list().map((s) => s.status)).toEqual(['dormant', 'dormant']);
+      const r = await second.sessions.execute(replayed.session_id, 'a');
+      expect(r.result).toBe('2');
+      expect(r.replayed_cells).toBe(2);
+      expect(r.warnings[0]).toBe('restored: 2 cells replayed');
+      const fresh = await second.sessions.execute(noReplay.session_id, "'b' in dir()");
+      expect(fresh.result).toBe('False');
+      expect(fresh.warnings.join(' ')).toContain('replay is off');
+      const history = await readFile(`${dataDir}/sessions/${replayed.session_id}/history.jsonl`, 'utf8');
+      expect(history.trim().split('\n')).toHaveLength(3);
+    } finally {
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('idle sessions become dormant and come back by replay; --max-sessions is enforced', async () => {
+    const dataDir = await tempDir();
+    const runtime = await makeRuntime(dataDir, { sessionIdleTimeout: 0.5, maxSessions: 1 });
+    try {
+      const s = await runtime.sessions.create({});
+      await runtime.sessions.execute(s.session_id, 'z = 5');
+      await expectCode(runtime.sessions.create({}), 'LIMIT_EXCEEDED');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(runtime.sessions.list()[0]?.status).toBe('dormant');
+      const r = await runtime.sessions.execute(s.session_id, 'z')
+      expect(r.result).toBe('5');
+      expect(r.replayed_cells).toBe(1);
+    } finally {
+      await runtime.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
