@@ -4,7 +4,7 @@ import type { ExecutionResult } from '../runtime/exec/result.js';
 import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
 import { renderExecution } from './render.js';
-import { argsArg, codeArg, envIdArg, ExecutionResultSchema, safeString, stdinArg, timeoutArg } from './schemas.js';
+import { argsArg, codeArg, envIdArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, stdinArg, type SandboxArgValues } from './schemas.js';
 
 const filesArg = z
   .record(safeString('a file path', 1024), z.string().max(4_000_000))
@@ -14,7 +14,7 @@ const filesArg = z
 
 async function runAndRender(
   ctx: ToolContext,
-  args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; timeout_s?: number; env_id?: string },
+  args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; env_id?: string } & SandboxArgValues,
 ) {
   if (args.env_id !== undefined && args.env_id !== 'default') {
     throw new HangarError('ENV_NOT_FOUND', `environment "${args.env_id}" does not exist; existing: default`);
@@ -25,7 +25,7 @@ async function runAndRender(
     stdin: args.stdin,
     args: args.args,
     files: args.files,
-    timeoutS: args.timeout_s,
+    policy: policyRequest(args),
     signal: ctx.signal,
   });
   return { structured: result, blocks: renderExecution(result) };
@@ -46,8 +46,8 @@ const runCode = defineTool({
     env_id: envIdArg,
     stdin: stdinArg,
     args: argsArg,
-    timeout_s: timeoutArg,
     files: filesArg,
+    ...sandboxArgs,
   }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,
@@ -65,7 +65,7 @@ const executeCode = defineTool({
     language: safeString('language', 64).describe('python, javascript, bash, sh; see list_languages.'),
     code: codeArg,
     stdin: stdinArg,
-    timeout_s: timeoutArg,
+    ...sandboxArgs,
   }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,

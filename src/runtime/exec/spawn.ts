@@ -1,4 +1,5 @@
 import { spawn as spawnChild } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStore } from '../content/content-store.js';
 import { newId } from '../ids.js';
@@ -34,6 +35,11 @@ export interface SpawnRequest {
   limits: Limits;
   signal?: AbortSignal;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /**
+   * The command is a wrapper (bubblewrap) that reports a program killed by signal N as exit code
+   * 128 + N: report it as that signal. (A program that itself exits with such a code reads the same.)
+   */
+  signalAsExitCode?: boolean;
 }
 
 export interface RunningProcess {
@@ -49,6 +55,14 @@ export interface SpawnDeps {
 }
 
 const TICK_MS = 1000 / 100;
+/** How often the cgroup is checked for the limits the kernel does not end a run for by itself. */
+const WATCH_MS = 100;
+
+function signalFromExitCode(code: number | null): NodeJS.Signals | null {
+  if (code === null || code <= 128 || code >= 128 + 65) return null;
+  const entry = Object.entries(osConstants.signals).find(([, number]) => number === code - 128);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
+}
 
 /**
  * The execution primitive: starts a command in its own session and process group inside a fresh
@@ -130,6 +144,20 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   };
 
   const timer = setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs);
+  // The CPU limit counts the whole tree (an rlimit counts each process alone), and a run that hits
+  // its process limit is a fork bomb or about to spin on failed forks: both end the run.
+  const watch =
+    group && (limits.cpuSeconds !== undefined || limits.maxProcesses !== undefined)
+      ? setInterval(() => {
+          void group.metrics().then((m) => {
+            if (limits.cpuSeconds !== undefined && (m.cpuMs ?? 0) >= limits.cpuSeconds * 1000) {
+              requestKill(`CPU time limit ${limits.cpuSeconds} s exceeded`, 'killed');
+            } else if (m.processLimitHit) {
+              requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
+            }
+          });
+        }, WATCH_MS)
+      : undefined;
   const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
   if (request.signal?.aborted) onAbort();
   request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -141,9 +169,13 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   const done = (async (): Promise<ExecOutcome> => {
     const first = await Promise.race([exited.then(() => 'exit' as const), killRequested.then(() => 'kill' as const)]);
     if (first === 'kill') await killTree();
-    const { code, signal } = await exited;
+    const exit = await exited;
     const durationMs = performance.now() - started;
     clearTimeout(timer);
+    clearInterval(watch);
+    const wrappedSignal = request.signalAsExitCode && exit.signal === null ? signalFromExitCode(exit.code) : null;
+    const code = wrappedSignal ? null : exit.code;
+    const signal = wrappedSignal ?? exit.signal;
     request.signal?.removeEventListener('abort', onAbort);
     // Whatever the main process left behind (daemons, setsid children) ends with it.
     await killTree();
@@ -159,17 +191,19 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
 
     let status: ExecStatus = code === 0 ? 'ok' : 'error';
     let reason: string | null = killReason;
+    const mb = (bytes: number | undefined): number => Math.round((bytes ?? 0) / 1048576);
     if (killedAs) status = killedAs;
-    else if (metrics?.memoryLimitHit && (signal === 'SIGKILL' || code !== 0) && limits.memoryBytes) {
+    else if (signal === 'SIGXFSZ') {
       status = 'killed';
-      reason = `memory limit ${Math.round(limits.memoryBytes / 1048576)} MB exceeded`;
+      reason = `file size limit ${mb(limits.fileSizeBytes)} MB exceeded`;
     } else if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 1000)) {
       status = 'killed';
       reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
-    } else if (signal === 'SIGXFSZ') {
+    } else if (metrics?.memoryLimitHit && code !== 0 && limits.memoryBytes) {
       status = 'killed';
-      reason = `file size limit ${Math.round((limits.fileSizeBytes ?? 0) / 1048576)} MB exceeded`;
+      reason = `memory limit ${mb(limits.memoryBytes)} MB exceeded`;
     } else if (metrics?.processLimitHit && code !== 0) {
+      status = 'killed';
       reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
     }
     return {

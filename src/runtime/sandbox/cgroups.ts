@@ -219,11 +219,14 @@ export class RunCgroup {
     const peak = await read(this.dirs.memory, 'memory.max_usage_in_bytes');
     const failcnt = await read(this.dirs.memory, 'memory.failcnt');
     const oom = (await read(this.dirs.memory, 'memory.oom_control')) ?? '';
+    // failcnt also counts page-cache reclaim at the limit (writing a big file); oom_kill, where the
+    // kernel has it, counts only real kills.
+    const oomKills = /oom_kill (\d+)/.exec(oom)?.[1];
     const pidEvents = (await read(this.dirs.pids, 'pids.events')) ?? '';
     return {
       cpuMs: usage ? Number(usage) / 1e6 : null,
       peakMemoryBytes: peak ? Number(peak) : null,
-      memoryLimitHit: (failcnt !== undefined && Number(failcnt) > 0) || /oom_kill [1-9]/.test(oom),
+      memoryLimitHit: oomKills !== undefined ? Number(oomKills) > 0 : failcnt !== undefined && Number(failcnt) > 0,
       processLimitHit: /max [1-9]/.test(pidEvents),
     };
   }
