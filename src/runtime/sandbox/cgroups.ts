@@ -70,12 +70,12 @@ async function makeParent(base: string, tag: string): Promise<string | undefined
 
 export async function detectCgroups(tag: string, disabled = false): Promise<CgroupSupport> {
   if (disabled) return { mode: 'none', detail: 'disabled by configuration', roots: {} };
-  const own = await ownCgroupPaths();
+  const ownPaths = await ownCgroupPaths();
   // v2: only usable when the unified tree has the controllers we need delegated to us.
   const unified = '/sys/fs/cgroup';
   const unifiedControllers = await readFile(path.join(unified, 'cgroup.controllers'), 'utf8').catch(() => undefined);
   if (unifiedControllers !== undefined && /\bmemory\b/.test(unifiedControllers) && /\bpids\b/.test(unifiedControllers)) {
-    const base = path.join(unified, own.get('') ?? '/');
+    const base = path.join(unified, ownPaths.get('') ?? '/');
     const parent = await makeParent(base, tag);
     if (parent) {
       // Leaf processes cannot live beside child groups in v2, so our parent only holds groups.
@@ -87,8 +87,10 @@ export async function detectCgroups(tag: string, disabled = false): Promise<Cgro
   for (const controller of V1_CONTROLLERS) {
     const mount = path.join('/sys/fs/cgroup', controller);
     if (!existsSync(path.join(mount, 'cgroup.procs'))) continue;
-    // Inside a container the mount is usually the container's own group already.
-    const parent = await makeParent(mount, tag);
+    // Below our own group where we can (runs stay inside whatever limits the server itself has);
+    // else at the mount, which inside a container is usually the container's own group already.
+    const own = path.join(mount, ownPaths.get(controller) ?? '/');
+    const parent = (own !== mount ? await makeParent(own, tag) : undefined) ?? (await makeParent(mount, tag));
     if (parent) roots[controller] = parent;
   }
   if (roots.pids && roots.freezer && roots.memory && roots.cpuacct) {
