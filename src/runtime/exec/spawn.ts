@@ -78,6 +78,9 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   const argv = launcherArgv(request.command, {
     limits,
     cgroupProcFiles: group?.procFiles() ?? [],
+    // With a cgroup the watchdog below ends the run at the limit for the whole tree and says so; the
+    // per-process rlimit, one second later, is only the backstop.
+    cpuSecondsSlack: group ? 1 : 0,
     rlimitMemoryAndProcesses: group === undefined,
   });
   const started = performance.now();
@@ -192,17 +195,20 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     let status: ExecStatus = code === 0 ? 'ok' : 'error';
     let reason: string | null = killReason;
     const mb = (bytes: number | undefined): number => Math.round((bytes ?? 0) / 1048576);
+    // A shell reports a child killed by SIGXFSZ / SIGXCPU as exit code 128 + N: the limit was hit all the same.
+    const limitSignal = signal ?? signalFromExitCode(code);
     if (killedAs) status = killedAs;
-    else if (signal === 'SIGXFSZ') {
+    else if (limitSignal === 'SIGXFSZ') {
       status = 'killed';
       reason = `file size limit ${mb(limits.fileSizeBytes)} MB exceeded`;
-    } else if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 1000)) {
+    } else if (limitSignal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 900)) {
       status = 'killed';
       reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
     } else if (metrics?.memoryLimitHit && code !== 0 && limits.memoryBytes) {
       status = 'killed';
       reason = `memory limit ${mb(limits.memoryBytes)} MB exceeded`;
-    } else if (metrics?.processLimitHit && code !== 0) {
+    } else if (metrics?.processLimitHit) {
+      // Even when the main process exits 0, forks were refused and the rest was killed with the run.
       status = 'killed';
       reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
     }

@@ -137,6 +137,9 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--size', String(plan.tmpBytes), '--tmpfs', '/dev/shm',
     '--ro-bind', plan.srcDir, SANDBOX_PATHS.src,
     '--bind', plan.workDir, SANDBOX_PATHS.work,
+    // The sandbox's root (a tmpfs holding the mount points) read-only too: nothing but the
+    // working directory, /tmp and /dev/shm is writable.
+    '--remount-ro', '/',
     '--chdir', SANDBOX_PATHS.work,
     '--clearenv',
   );
