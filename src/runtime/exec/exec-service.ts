@@ -43,7 +43,10 @@ export class ExecService {
   /** Whether bubblewrap works here: probed once per runtime, on first use. */
   private isolationProbe: Promise<IsolationSupport> | undefined;
 
-  constructor(private readonly deps: ExecServiceDeps) {}
+  constructor(private readonly deps: ExecServiceDeps) {
+    // Started now, in the background, so the first run does not wait for it.
+    this.isolationProbe = probeIsolation();
+  }
 
   async close(): Promise<void> {
     const running = [...this.active];
