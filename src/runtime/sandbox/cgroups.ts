@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { access, mkdir, readFile, rmdir, writeFile, constants } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir, writeFile, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -56,9 +56,27 @@ async function ownCgroupPaths(): Promise<Map<string, string>> {
   return map;
 }
 
+/**
+ * Parent groups of servers that died without closing (killed, crashed) stay behind as empty
+ * directories: remove those whose server pid is gone (rmdir only removes empty groups, so a group
+ * still holding a process is left alone).
+ */
+async function removeStaleParents(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = new RegExp(`^${PARENT_NAME}-(\\d+)-`).exec(name)?.[1];
+    if (pid === undefined || existsSync(`/proc/${pid}`)) continue;
+    const dir = path.join(base, name);
+    const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const child of children) if (child.isDirectory()) await rmdir(path.join(dir, child.name)).catch(() => undefined);
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
 /** Tries to make (and keep) a parent group of ours under `base`; returns it when that works. */
 async function makeParent(base: string, tag: string): Promise<string | undefined> {
   if (!existsSync(base) || !(await writable(base))) return undefined;
+  await removeStaleParents(base);
   const dir = path.join(base, `${PARENT_NAME}-${tag}`);
   try {
     await mkdir(dir, { recursive: true });
