@@ -27,7 +27,7 @@ export async function runOnce(config: Config, values: Record<string, string | bo
       language: typeof values.language === 'string' ? values.language : 'python',
       code,
       stdin: typeof values.stdin === 'string' ? values.stdin : undefined,
-      timeoutS: timeout,
+      policy: { timeoutS: timeout },
       signal: controller.signal,
     });
     process.stdout.write(result.stdout);

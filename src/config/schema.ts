@@ -49,7 +49,20 @@ export const ConfigSchema = z
     maxOutputChars: z.number().int().min(200, 'must be at least 200').max(10_000_000).default(20_000),
     defaultTimeout: z.number().positive().max(86_400).default(60),
     maxTimeout: z.number().positive().max(86_400).default(600),
+    // Sandbox policy (DESIGN.md section 6). `auto`: isolated wherever bubblewrap works, else process
+    // with a warning; `isolated`: the operator demands it, runs fail rather than fall back.
+    sandbox: z.enum(['auto', 'isolated', 'process']).default('auto'),
+    allowNetwork: z.boolean().default(true),
+    // Each limit: the default a call gets, and the ceiling a call may ask for.
+    memoryMb: z.number().int().min(16, 'must be at least 16 MB').default(1024),
+    maxMemoryMb: z.number().int().min(16, 'must be at least 16 MB').default(8192),
+    cpuS: z.number().positive().optional(),
+    maxCpuS: z.number().positive().optional(),
+    processes: z.number().int().min(2, 'must be at least 2: the launcher and the program').default(256),
+    maxProcesses: z.number().int().min(2, 'must be at least 2: the launcher and the program').default(4096),
+    fileMb: z.number().int().positive().default(1024),
     maxFileMb: z.number().int().positive().default(1024),
+    tmpMb: z.number().int().positive().default(512),
     maxOpenFiles: z.number().int().min(16).default(4096),
     contentTtlHours: z.number().positive().default(24),
     contentMaxMb: z.number().int().positive().default(2048),
@@ -78,6 +91,25 @@ export const ConfigSchema = z
     }
     if (config.defaultTimeout > config.maxTimeout) {
       ctx.addIssue({ code: 'custom', path: ['defaultTimeout'], message: `default timeout ${config.defaultTimeout} s is above the maximum ${config.maxTimeout} s` });
+    }
+    // A default above its ceiling would make every call that names nothing exceed policy.
+    const ceilings: [number | undefined, number | undefined, string, string][] = [
+      [config.memoryMb, config.maxMemoryMb, 'memoryMb', '--memory-mb is above --max-memory-mb'],
+      [config.cpuS, config.maxCpuS, 'cpuS', '--cpu-s is above --max-cpu-s'],
+      [config.processes, config.maxProcesses, 'processes', '--processes is above --max-processes'],
+      [config.fileMb, config.maxFileMb, 'fileMb', '--file-mb is above --max-file-mb'],
+    ];
+    for (const [value, ceiling, key, message] of ceilings) {
+      if (value !== undefined && ceiling !== undefined && value > ceiling) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${message} (${value} > ${ceiling}); lower the default or raise the maximum` });
+      }
+    }
+    if (config.sandbox === 'process' && !config.allowNetwork) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowNetwork'],
+        message: 'level process cannot block network access; with --deny-network use --sandbox isolated or auto (needs bubblewrap)',
+      });
     }
   });
 

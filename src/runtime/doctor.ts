@@ -6,7 +6,14 @@ import type { LanguageInfo } from './languages/registry.js';
 export interface DoctorReport {
   node: { version: string; path: string };
   languages: LanguageInfo[];
-  sandbox: { level: 'process' | 'isolated'; bubblewrap: ToolProbe & { namespaces: boolean }; note: string };
+  sandbox: {
+    level: 'process' | 'isolated';
+    bubblewrap: ToolProbe & { namespaces: boolean };
+    note: string;
+    network: string;
+    /** Operator defaults and ceilings, as "default (max ceiling)". */
+    limits: Record<string, string>;
+  };
   cgroups: { mode: string; detail: string };
   git: ToolProbe;
   dataDir: string;
@@ -41,20 +48,29 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
     probe(['/usr/bin/bwrap', '/usr/local/bin/bwrap'], ['--version']),
     probe(['/usr/bin/git', '/usr/local/bin/git'], ['--version']),
   ]);
-  let namespaces = false;
-  let error: string | undefined;
-  if (bwrap.path) {
-    const test = await run(bwrap.path, ['--unshare-all', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '/bin/true']);
-    namespaces = test.ok;
-    if (!test.ok) error = test.out.split('\n')[0];
-  }
+  const isolation = await runtime.exec.isolation();
+  const { config } = runtime;
+  const level = config.sandbox === 'process' || !isolation.available ? 'process' : 'isolated';
+  let note: string;
+  if (config.sandbox === 'isolated' && !isolation.available) note = `REQUIRED by --sandbox isolated but unavailable (${isolation.reason}): every run fails with POLICY_DENIED`;
+  else if (level === 'isolated') note = 'runs use level isolated (bubblewrap namespaces, read-only system, private /tmp, no network unless asked and allowed)';
+  else if (config.sandbox === 'process') note = 'level process chosen by --sandbox process (own session and process group, cgroup or rlimits, scrubbed environment)';
+  else note = `isolated sandbox unavailable (${isolation.reason}): runs fall back to level process and say so in warnings`;
   return {
     node: { version: process.version, path: process.execPath },
     languages,
     sandbox: {
-      level: 'process',
-      bubblewrap: { ...bwrap, namespaces, ...(error ? { error } : {}) },
-      note: 'runs use level process (own session and process group, cgroup or rlimits, scrubbed environment, private working directory)',
+      level,
+      bubblewrap: { ...bwrap, namespaces: isolation.available, ...(isolation.available || !bwrap.found ? {} : { error: isolation.reason }) },
+      note,
+      network: config.allowNetwork ? 'calls may ask for network "on" (default off)' : 'denied by the operator (--deny-network)',
+      limits: {
+        memory_mb: `${config.memoryMb} (max ${config.maxMemoryMb})`,
+        cpu_s: `${config.cpuS ?? 'none'} (max ${config.maxCpuS ?? 'none'})`,
+        max_processes: `${config.processes} (max ${config.maxProcesses})`,
+        max_file_mb: `${config.fileMb} (max ${config.maxFileMb})`,
+        timeout_s: `${config.defaultTimeout} (max ${config.maxTimeout})`,
+      },
     },
     cgroups: { mode: runtime.cgroups.mode, detail: runtime.cgroups.detail },
     git,

@@ -4,7 +4,7 @@ import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
 import { renderExecution } from './render.js';
 import { runSlashText } from './slash.js';
-import { argsArg, codeArg, envIdArg, ExecutionResultSchema, safeString, stdinArg, timeoutArg } from './schemas.js';
+import { argsArg, codeArg, envIdArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, stdinArg, type SandboxArgValues } from './schemas.js';
 
 const filesArg = z
   .record(safeString('a file path', 1024), z.string().max(4_000_000))
@@ -14,7 +14,7 @@ const filesArg = z
 
 async function runAndRender(
   ctx: ToolContext,
-  args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; timeout_s?: number; env_id?: string },
+  args: { language: string; code: string; stdin?: string; args?: string[]; files?: Record<string, string>; env_id?: string } & SandboxArgValues,
 ) {
   if (args.language.trim().toLowerCase() === 'slash') return runSlashAsExecution(ctx, args.code);
   const env = await ctx.runtime.envs.get(args.env_id);
@@ -32,7 +32,7 @@ async function runAndRender(
       stdin: args.stdin,
       args: args.args,
       files: args.files,
-      timeoutS: args.timeout_s,
+      policy: policyRequest(args),
       environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
       signal: ctx.signal,
       onOutput: (_stream, chunk) => {
@@ -60,7 +60,7 @@ async function runSlashAsExecution(ctx: ToolContext, code: string) {
     duration_ms: 0,
     cpu_ms: null,
     peak_memory_mb: null,
-    sandbox: exec.appliedSandbox(exec.limitsFor(undefined)),
+    sandbox: exec.appliedSandbox(await exec.policyFor()),
     warnings: [],
   };
   return { structured: result, blocks: reply.execution ? [{ type: 'text' as const, text: reply.text }] : renderExecution(result) };
@@ -82,8 +82,8 @@ const runCode = defineTool({
     env_id: envIdArg,
     stdin: stdinArg,
     args: argsArg,
-    timeout_s: timeoutArg,
     files: filesArg,
+    ...sandboxArgs,
   }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,
@@ -105,7 +105,7 @@ const executeCode = defineTool({
     code: codeArg,
     env_id: envIdArg,
     stdin: stdinArg,
-    timeout_s: timeoutArg,
+    ...sandboxArgs,
   }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,

@@ -69,7 +69,7 @@ const text = (execution: ExecutionResult, prefix = ''): SlashReply => ({
 });
 
 async function runWith(command: SlashCommand, ctx: ToolContext, timeoutS: number | undefined, prefix = ''): Promise<SlashReply> {
-  const result = await ctx.runtime.exec.runCode({ language: needLanguage(command), code: needBody(command), timeoutS, signal: ctx.signal });
+  const result = await ctx.runtime.exec.runCode({ language: needLanguage(command), code: needBody(command), policy: { timeoutS }, signal: ctx.signal });
   return text(result, prefix);
 }
 
@@ -94,7 +94,7 @@ export const SLASH_COMMANDS: readonly SlashDefinition[] = [
     toText: () => '',
     run: async (_command, ctx) => {
       const { exec, languages, config } = ctx.runtime;
-      const sandbox = exec.appliedSandbox(exec.limitsFor(undefined));
+      const sandbox = exec.appliedSandbox(await exec.policyFor());
       const available = (await languages.list()).filter((l) => l.available).map((l) => `${l.id}${l.version ? ` ${l.version}` : ''}`);
       const l = sandbox.limits;
       return {

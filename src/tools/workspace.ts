@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defaultDirName, gitClone } from '../runtime/workspaces/git.js';
 import { READ_ONLY, RUNS_CODE, defineTool, type ReplyBlock } from './define.js';
 import { renderExecution } from './render.js';
-import { argsArg, ExecutionResultSchema, safeString, timeoutArg } from './schemas.js';
+import { argsArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, timeoutArg } from './schemas.js';
 
 /** The workspace toolset: files of an environment's workspace, its scripts, and git. */
 export const envIdRequired = z
@@ -158,14 +158,21 @@ const workspaceRunScript = defineTool({
     'Run a script file of the workspace with the workspace as working directory; the language comes from the extension (.py, .js, .sh, ...). ' +
     'Returns the execution result (status, exit_code, stdout, stderr, metrics).',
   toolset: 'workspace',
-  input: z.object({ env_id: envIdRequired, filename: filenameArg, args: argsArg, timeout_s: timeoutArg }),
+  input: z.object({ env_id: envIdRequired, filename: filenameArg, args: argsArg, ...sandboxArgs }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,
   handle: async (args, ctx) => {
     const root = await ctx.runtime.workspaces.root(args.env_id);
     const file = await ctx.runtime.workspaces.resolve(args.env_id, args.filename, 'filename');
-    const python = ctx.runtime.languages.byExtension(file)?.id === 'python' ? await ctx.runtime.locator.pythonPath?.(args.env_id) : undefined;
-    const result = await ctx.runtime.exec.runFile({ file, cwd: root, args: args.args, interpreter: python, timeoutS: args.timeout_s, signal: ctx.signal });
+    const env = await ctx.runtime.envs.get(args.env_id);
+    const result = await ctx.runtime.exec.runFile({
+      file,
+      cwd: root,
+      args: args.args,
+      environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
+      policy: policyRequest(args),
+      signal: ctx.signal,
+    });
     return { structured: result, blocks: renderExecution(result) };
   },
 });
@@ -190,7 +197,7 @@ const workspaceGitClone = defineTool({
   handle: async (args, ctx) => {
     const dirName = args.dir_name ?? defaultDirName(args.repo_url);
     const dest = await ctx.runtime.workspaces.resolve(args.env_id, dirName, 'dir_name');
-    const limits = ctx.runtime.exec.limitsFor(args.timeout_s ?? Math.min(300, ctx.runtime.config.maxTimeout));
+    const { limits } = await ctx.runtime.exec.policyFor({ timeoutS: args.timeout_s ?? Math.min(300, ctx.runtime.config.maxTimeout) });
     const out = await gitClone({
       url: args.repo_url,
       dest,

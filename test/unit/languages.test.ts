@@ -59,7 +59,7 @@ describe('languages', () => {
       expect(CI_MINIMUM).not.toContain(language);
       return;
     }
-    const result = await runtime.exec.runCode({ language, code: HELLO[language] ?? '', timeoutS: 100 });
+    const result = await runtime.exec.runCode({ language, code: HELLO[language] ?? '', policy: { timeoutS: 100 } });
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('hello 42\n');
     expect(result.status).toBe('ok');
@@ -68,7 +68,7 @@ describe('languages', () => {
   it.each(Object.keys(BROKEN))('returns the compiler message for broken %s as status "error"', { timeout: 120_000 }, async (language) => {
     if (!available.has(language)) return;
     const [code, message] = BROKEN[language] ?? ['', /./];
-    const result = await runtime.exec.runCode({ language, code, timeoutS: 100 });
+    const result = await runtime.exec.runCode({ language, code, policy: { timeoutS: 100 } });
     expect(result.status).toBe('error');
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
@@ -95,7 +95,7 @@ describe('languages', () => {
 
   it('counts the compile in the run time: a timeout while compiling says so', async () => {
     const code = 'fn main() { println!("{}", 1); }';
-    const result = await runtime.exec.runCode({ language: 'rust', code, timeoutS: 0.05 });
+    const result = await runtime.exec.runCode({ language: 'rust', code, policy: { timeoutS: 0.05 } });
     expect(result.status).toBe('timeout');
     expect(result.error?.message).toBe('timed out after 0.05 s (while compiling)');
   });

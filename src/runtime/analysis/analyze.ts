@@ -44,7 +44,7 @@ function byPattern(code: string, language: string): Finding[] {
 
 async function byPythonAst(deps: BenchmarkDeps, code: string, signal?: AbortSignal): Promise<Finding[]> {
   const driver = await readFile(driverPath('analyze_python.py'), 'utf8');
-  const result = await deps.exec.runCode({ language: 'python', code: driver, stdin: code, timeoutS: 30, signal });
+  const result = await deps.exec.runCode({ language: 'python', code: driver, stdin: code, policy: { timeoutS: 30 }, signal });
   if (result.status !== 'ok') {
     throw new HangarError('INTERNAL', `the Python analyser did not finish (${result.status}: ${result.error?.message ?? result.stderr.slice(-300)})`);
   }

@@ -70,7 +70,7 @@ async function inProcess(deps: BenchmarkDeps, request: BenchmarkRequest, languag
     code: harness.code,
     files: harness.files,
     stdin: language === 'python' ? undefined : request.stdin,
-    timeoutS: request.timeoutS,
+    policy: { timeoutS: request.timeoutS },
     signal: request.signal,
   });
   const parsed = result.status === 'ok' ? parseHarnessOutput(result.stdout, harness.marker) : undefined;
@@ -97,7 +97,7 @@ async function repeatedRuns(deps: BenchmarkDeps, request: BenchmarkRequest, lang
     if (left !== undefined && left <= 0) {
       return { language, method: 'repeated_runs', status: 'timeout', iterations: request.iterations, warmup: request.warmup, stats: null, times_ms: [], stdout: first?.stdout ?? '', stderr: first?.stderr ?? '', error: `timed out after ${request.timeoutS} s`, notes: [] };
     }
-    const result = await deps.exec.runCode({ language, code: request.code, stdin: request.stdin, timeoutS: left, signal: request.signal });
+    const result = await deps.exec.runCode({ language, code: request.code, stdin: request.stdin, policy: { timeoutS: left }, signal: request.signal });
     first ??= result;
     if (result.status !== 'ok') {
       return { language, method: 'repeated_runs', status: result.status, iterations: request.iterations, warmup: request.warmup, stats: null, times_ms: [], stdout: result.stdout, stderr: result.stderr, error: failure(result), notes: [] };

@@ -8,9 +8,11 @@ import type { LanguageRegistry } from '../languages/registry.js';
 import type { LanguageEntry, RunFiles } from '../languages/table.js';
 import type { CgroupSupport } from '../sandbox/cgroups.js';
 import { buildRunEnvironment } from '../sandbox/environment.js';
+import { bwrapArgs, probeIsolation, SANDBOX_PATHS, toolchainMounts, type IsolationSupport } from '../sandbox/bwrap.js';
 import { describeLimits, type AppliedSandbox, type Limits } from '../sandbox/limits.js';
+import { resolvePolicy, type PolicyRequest, type RunPolicy } from '../sandbox/policy.js';
 import type { DataLayout } from '../store/layout.js';
-import { resolveInside } from '../workspaces/safe-path.js';
+import { isWithin, resolveInside } from '../workspaces/safe-path.js';
 import { prepareSource, sourceFileName } from './prepare-source.js';
 import { toExecutionResult, type ExecutionResult } from './result.js';
 import { spawnProcess, type RunningProcess } from './spawn.js';
@@ -33,7 +35,8 @@ export interface RunCodeRequest {
   args?: string[];
   /** Relative path → text, written into the working directory before the run. */
   files?: Record<string, string>;
-  timeoutS?: number;
+  /** Sandbox level, network and limits asked for by the call; checked against the operator's policy. */
+  policy?: PolicyRequest;
   /** Omitted: a scratch working directory made for this run and removed after it. */
   environment?: RunEnvironment;
   signal?: AbortSignal;
@@ -49,7 +52,7 @@ export interface RunFileRequest {
   /** Overrides the language's program (e.g. an environment's python). */
   interpreter?: string;
   environment?: RunEnvironment;
-  timeoutS?: number;
+  policy?: PolicyRequest;
   signal?: AbortSignal;
   onOutput?: OnOutput;
 }
@@ -60,7 +63,7 @@ export interface RunCommandRequest {
   cwd: string;
   env?: Record<string, string>;
   environment?: RunEnvironment;
-  timeoutS?: number;
+  policy?: PolicyRequest;
   signal?: AbortSignal;
 }
 
@@ -92,11 +95,25 @@ interface SourceRun {
   dirs: RunDirs;
   args?: string[];
   stdin?: string;
-  limits: Limits;
+  policy: RunPolicy;
   environment?: RunEnvironment;
   signal?: AbortSignal;
   onOutput?: OnOutput;
 }
+
+/**
+ * Where a run's host directories appear to the program: at level isolated, at fixed paths inside
+ * the sandbox (no host path leaks in); at level process, where they are.
+ */
+interface RunView {
+  isolated: boolean;
+  cwd: string;
+  dirs: RunDirs;
+  /** The path the program sees for a host path inside one of the run's directories. */
+  inside(hostPath: string): string;
+}
+
+const BUILD_INSIDE = '/build';
 
 /** One-shot execution: the engine behind run_code, execute_code, run scripts, job commands and `hangar run`. */
 export class ExecService {
@@ -107,7 +124,21 @@ export class ExecService {
   /** When this service (and so this server) started: content made since then belongs to its callers. */
   readonly startedAt = Date.now();
 
-  constructor(private readonly deps: ExecServiceDeps) {}
+  /** Whether bubblewrap works here: probed once per runtime, in the background from the start. */
+  private readonly isolationProbe: Promise<IsolationSupport>;
+
+  constructor(private readonly deps: ExecServiceDeps) {
+    this.isolationProbe = probeIsolation();
+  }
+
+  isolation(): Promise<IsolationSupport> {
+    return this.isolationProbe;
+  }
+
+  /** Operator defaults, with a call's stricter values; a weaker ask is POLICY_DENIED. */
+  async policyFor(request: PolicyRequest = {}): Promise<RunPolicy> {
+    return resolvePolicy(this.deps.config, await this.isolation(), request);
+  }
 
   /** Processes running now (compile steps and programs). */
   get runningCount(): number {
@@ -133,23 +164,9 @@ export class ExecService {
     await Promise.allSettled(running.map((run) => run.done));
   }
 
-  /** Operator defaults, with a call's stricter values; a weaker ask is POLICY_DENIED. */
-  limitsFor(timeoutS: number | undefined): Limits {
-    const { config } = this.deps;
-    if (timeoutS !== undefined && timeoutS > config.maxTimeout) {
-      throw new HangarError('POLICY_DENIED', `timeout_s ${timeoutS} is above the operator's maximum of ${config.maxTimeout} s; ask for at most ${config.maxTimeout}`);
-    }
-    return {
-      timeoutMs: Math.round((timeoutS ?? config.defaultTimeout) * 1000),
-      fileSizeBytes: config.maxFileMb * 1048576,
-      openFiles: config.maxOpenFiles,
-      maxOutputChars: config.maxOutputChars,
-    };
-  }
-
   async runCode(request: RunCodeRequest): Promise<ExecutionResult> {
     const { entry, tool } = await this.deps.languages.resolve(request.language);
-    const limits = this.limitsFor(request.timeoutS);
+    const policy = await this.policyFor(request.policy);
     return this.withRunDirs(async (dirs) => {
       const cwd = request.environment?.workspacePath ?? dirs.work;
       for (const [name, text] of Object.entries(request.files ?? {})) {
@@ -157,7 +174,7 @@ export class ExecService {
         await mkdir(path.dirname(file), { recursive: true });
         await writeFile(file, text);
       }
-      return this.runSource({ ...request, entry, tool, cwd, dirs, limits });
+      return this.runSource({ ...request, entry, tool, cwd, dirs, policy });
     });
   }
 
@@ -169,20 +186,22 @@ export class ExecService {
       throw new HangarError('LANGUAGE_UNAVAILABLE', `no language runs "${path.extname(request.file) || path.basename(request.file)}" files; known extensions: ${known.join(', ')}`);
     }
     const tool = request.interpreter ?? (await this.deps.languages.resolve(entry.id)).tool;
-    const limits = this.limitsFor(request.timeoutS);
+    const policy = await this.policyFor(request.policy);
     const code = await readFile(request.file, 'utf8');
-    return this.withRunDirs((dirs) => this.runSource({ ...request, entry, tool, code, inPlace: request.file, dirs, limits }));
+    return this.withRunDirs((dirs) => this.runSource({ ...request, entry, tool, code, inPlace: request.file, dirs, policy }));
   }
 
   /** Runs an argv in a directory with a scrubbed environment plus `env` (job commands). */
   async runCommand(request: RunCommandRequest): Promise<ExecutionResult> {
-    const limits = this.limitsFor(request.timeoutS);
+    const policy = await this.policyFor(request.policy);
     return this.withRunDirs(async (dirs) => {
-      const env = this.environmentFor(request.cwd, dirs, request.environment, request.env ?? {});
-      const { outcome, warnings } = await runSteps([{ phase: 'run', command: request.command }], limits, (step, stepLimits) =>
-        this.spawnTracked(step, stepLimits, request.cwd, env, request.signal),
+      const view = this.view(policy, request.cwd, dirs);
+      const env = this.environmentFor(view, request.environment, request.env ?? {});
+      const readOnly = request.environment ? [request.environment.envPath] : [];
+      const { outcome, warnings } = await runSteps([{ phase: 'run', command: request.command }], policy.limits, (step, stepLimits) =>
+        this.spawnTracked(policy, view, readOnly, step, stepLimits, env, request.signal),
       );
-      return toExecutionResult(outcome, this.appliedSandbox(limits), warnings);
+      return toExecutionResult(outcome, this.appliedSandbox(policy), [...policy.warnings, ...warnings]);
     });
   }
 
@@ -199,10 +218,32 @@ export class ExecService {
     }
   }
 
-  private environmentFor(cwd: string, dirs: RunDirs, environment: RunEnvironment | undefined, extra: Record<string, string>): Record<string, string> {
+  private view(policy: RunPolicy, cwd: string, dirs: RunDirs): RunView {
+    const isolated = policy.level === 'isolated';
+    const mounts: Array<[string, string]> = [
+      [cwd, SANDBOX_PATHS.work],
+      [dirs.src, SANDBOX_PATHS.src],
+      [dirs.tmp, SANDBOX_PATHS.tmp],
+      [dirs.build, BUILD_INSIDE],
+    ];
+    return {
+      isolated,
+      cwd,
+      dirs,
+      inside(hostPath) {
+        if (!isolated) return hostPath;
+        for (const [host, inner] of mounts) {
+          if (isWithin(host, hostPath)) return path.posix.join(inner, path.relative(host, hostPath));
+        }
+        return hostPath;
+      },
+    };
+  }
+
+  private environmentFor(view: RunView, environment: RunEnvironment | undefined, extra: Record<string, string>): Record<string, string> {
     return buildRunEnvironment(this.deps.hostEnv, {
-      home: cwd,
-      tmpDir: dirs.tmp,
+      home: view.inside(view.cwd),
+      tmpDir: view.inside(view.dirs.tmp),
       pathPrefix: environment ? [path.join(environment.envPath, 'bin')] : [],
       extra: { ...(environment ? { VIRTUAL_ENV: environment.envPath } : {}), ...extra },
     });
@@ -210,46 +251,74 @@ export class ExecService {
 
   /** Compile (where the language needs it) and run one source, within one deadline. */
   private async runSource(run: SourceRun): Promise<ExecutionResult> {
-    const { entry, dirs, limits } = run;
+    const { entry, dirs, policy } = run;
     const enforcement = this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup';
     const prepared = await prepareSource(entry, run.code);
-    if (!prepared.ok) return toExecutionResult(rejectedSource(prepared.message, enforcement), this.appliedSandbox(limits), [], entry.id);
+    if (!prepared.ok) return toExecutionResult(rejectedSource(prepared.message, enforcement), this.appliedSandbox(policy), policy.warnings, entry.id);
     // A file runs in place unless its text had to change (types stripped, open tag added).
     const inPlace = run.inPlace !== undefined && prepared.code === run.code ? run.inPlace : undefined;
     const source = inPlace ?? path.join(dirs.src, run.inPlace ? path.basename(run.inPlace) : sourceFileName(entry, run.code));
     if (!inPlace) await writeFile(source, prepared.code);
-    const files: RunFiles = { source, buildDir: dirs.build, tmpDir: dirs.tmp, code: run.code };
+    const view = this.view(policy, run.cwd, dirs);
+    // Command lines and variables name the paths the program sees.
+    const files: RunFiles = { source: view.inside(source), buildDir: view.inside(dirs.build), tmpDir: view.inside(dirs.tmp), code: run.code };
     const program = entry.id === 'python' && run.environment ? run.environment.pythonPath : run.tool;
-    const env = this.environmentFor(run.cwd, dirs, run.environment, {
+    const env = this.environmentFor(view, run.environment, {
       // Python finds modules in the working directory, as `python file` run there would.
-      ...(entry.id === 'python' ? { PYTHONPATH: run.cwd } : {}),
+      ...(entry.id === 'python' ? { PYTHONPATH: view.inside(run.cwd) } : {}),
       ...entry.env?.(files),
     });
+    const readOnly = [...(await toolchainMounts(program)), ...(run.environment ? [run.environment.envPath] : [])];
     const steps: Step[] = [
       ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(program, files) }] : []),
       { phase: 'run', command: entry.command(program, files, run.args ?? []), stdin: run.stdin },
     ];
-    const { outcome, warnings } = await runSteps(steps, limits, (step, stepLimits) =>
-      this.spawnTracked(step, stepLimits, run.cwd, env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
+    const { outcome, warnings } = await runSteps(steps, policy.limits, (step, stepLimits) =>
+      this.spawnTracked(policy, view, readOnly, step, stepLimits, env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
     );
-    return toExecutionResult(outcome, this.appliedSandbox(limits), warnings, entry.id);
+    return toExecutionResult(outcome, this.appliedSandbox(policy), [...policy.warnings, ...warnings], entry.id);
   }
 
-  /** Every process of every entry point starts here: spawned, tracked for close(), awaited. */
-  private async spawnTracked(step: Step, limits: Limits, cwd: string, env: Record<string, string>, signal?: AbortSignal, onOutput?: OnOutput) {
+  /** Every process of every entry point starts here: wrapped in bubblewrap when isolated, spawned, tracked for close(). */
+  private async spawnTracked(
+    policy: RunPolicy,
+    view: RunView,
+    readOnly: string[],
+    step: Step,
+    limits: Limits,
+    env: Record<string, string>,
+    signal?: AbortSignal,
+    onOutput?: OnOutput,
+  ) {
+    let command = step.command;
+    if (view.isolated) {
+      const { bwrap } = await this.isolation();
+      const wrapper = bwrapArgs({
+        bwrap: bwrap ?? '/usr/bin/bwrap',
+        workDir: view.cwd,
+        srcDir: view.dirs.src,
+        network: policy.network,
+        tmpBytes: policy.tmpBytes,
+        readOnly,
+        writable: [{ host: view.dirs.build, inside: BUILD_INSIDE }],
+        env,
+      });
+      command = [...wrapper, ...command];
+    }
     const running = await spawnProcess(
       { cgroups: this.deps.cgroups, content: this.deps.content },
-      { command: step.command, cwd, env, stdin: step.stdin, limits, signal, onOutput },
+      // bubblewrap reports a program killed by a signal as exit code 128 + signal.
+      { command, cwd: view.cwd, env, stdin: step.stdin, limits, signal, onOutput, signalAsExitCode: view.isolated },
     );
     this.active.add(running);
     return running.done.finally(() => this.active.delete(running));
   }
 
-  appliedSandbox(limits: Limits): AppliedSandbox {
+  appliedSandbox(policy: RunPolicy): AppliedSandbox {
     return {
-      level: 'process',
-      network: 'on',
-      limits: describeLimits(limits),
+      level: policy.level,
+      network: policy.network,
+      limits: describeLimits(policy.limits),
       enforcement: this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup',
     };
   }

@@ -1,5 +1,6 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStore } from '../content/content-store.js';
 import { newId } from '../ids.js';
@@ -42,6 +43,11 @@ export interface SpawnRequest {
    * not finite: the caller bounds each cell instead.
    */
   interactive?: { extraPipes: number };
+  /**
+   * The command is a wrapper (bubblewrap) that reports a program killed by signal N as exit code
+   * 128 + N: report it as that signal. (A program that itself exits with such a code reads the same.)
+   */
+  signalAsExitCode?: boolean;
 }
 
 export interface RunningProcess {
@@ -76,7 +82,12 @@ export interface LaunchPlan {
  * runtime/processes): a fresh cgroup when available and the launcher argv that enters it. The
  * caller owns `group` and must remove it when the run is over.
  */
-export async function prepareLaunch(cgroups: CgroupSupport, command: string[], limits: Limits): Promise<LaunchPlan> {
+export async function prepareLaunch(
+  cgroups: CgroupSupport,
+  command: string[],
+  limits: Limits,
+  options: { cpuWatchdog?: boolean } = {},
+): Promise<LaunchPlan> {
   const group = await RunCgroup.create(cgroups, newId('run'), {
     memoryBytes: limits.memoryBytes,
     maxProcesses: limits.maxProcesses,
@@ -84,9 +95,21 @@ export async function prepareLaunch(cgroups: CgroupSupport, command: string[], l
   const argv = launcherArgv(command, {
     limits,
     cgroupProcFiles: group?.procFiles() ?? [],
+    // Where a watchdog ends the run at the CPU limit for the whole tree and says so, the
+    // per-process rlimit, one second later, is only the backstop.
+    cpuSecondsSlack: group && options.cpuWatchdog ? 1 : 0,
     rlimitMemoryAndProcesses: group === undefined,
   });
   return { group, argv };
+}
+
+/** How often the cgroup is checked for the limits the kernel does not end a run for by itself. */
+const WATCH_MS = 100;
+
+function signalFromExitCode(code: number | null): NodeJS.Signals | null {
+  if (code === null || code <= 128 || code >= 128 + 65) return null;
+  const entry = Object.entries(osConstants.signals).find(([, number]) => number === code - 128);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /**
@@ -96,7 +119,7 @@ export async function prepareLaunch(cgroups: CgroupSupport, command: string[], l
  */
 export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Promise<RunningProcess> {
   const { limits } = request;
-  const { group, argv } = await prepareLaunch(deps.cgroups, request.command, limits);
+  const { group, argv } = await prepareLaunch(deps.cgroups, request.command, limits, { cpuWatchdog: true });
   const started = performance.now();
   // Without cgroups, a tag in the environment finds double-forked daemons whose parent is gone.
   const tag = group ? undefined : newId('run');
@@ -166,6 +189,20 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   const timer = Number.isFinite(limits.timeoutMs)
     ? setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs)
     : undefined;
+  // The CPU limit counts the whole tree (an rlimit counts each process alone), and a run that hits
+  // its process limit is a fork bomb or about to spin on failed forks: both end the run.
+  const watch =
+    group && (limits.cpuSeconds !== undefined || limits.maxProcesses !== undefined)
+      ? setInterval(() => {
+          void group.metrics().then((m) => {
+            if (limits.cpuSeconds !== undefined && (m.cpuMs ?? 0) >= limits.cpuSeconds * 1000) {
+              requestKill(`CPU time limit ${limits.cpuSeconds} s exceeded`, 'killed');
+            } else if (m.processLimitHit) {
+              requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
+            }
+          });
+        }, WATCH_MS)
+      : undefined;
   const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
   if (request.signal?.aborted) onAbort();
   request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -177,9 +214,13 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
   const done = (async (): Promise<ExecOutcome> => {
     const first = await Promise.race([exited.then(() => 'exit' as const), killRequested.then(() => 'kill' as const)]);
     if (first === 'kill') await killTree();
-    const { code, signal } = await exited;
+    const exit = await exited;
     const durationMs = performance.now() - started;
     clearTimeout(timer);
+    clearInterval(watch);
+    const wrappedSignal = request.signalAsExitCode && exit.signal === null ? signalFromExitCode(exit.code) : null;
+    const code = wrappedSignal ? null : exit.code;
+    const signal = wrappedSignal ?? exit.signal;
     request.signal?.removeEventListener('abort', onAbort);
     // Whatever the main process left behind (daemons, setsid children) ends with it.
     await killTree();
@@ -195,17 +236,22 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
 
     let status: ExecStatus = code === 0 ? 'ok' : 'error';
     let reason: string | null = killReason;
+    const mb = (bytes: number | undefined): number => Math.round((bytes ?? 0) / 1048576);
+    // A shell reports a child killed by SIGXFSZ / SIGXCPU as exit code 128 + N: the limit was hit all the same.
+    const limitSignal = signal ?? signalFromExitCode(code);
     if (killedAs) status = killedAs;
-    else if (metrics?.memoryLimitHit && (signal === 'SIGKILL' || code !== 0) && limits.memoryBytes) {
+    else if (limitSignal === 'SIGXFSZ') {
       status = 'killed';
-      reason = `memory limit ${Math.round(limits.memoryBytes / 1048576)} MB exceeded`;
-    } else if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 1000)) {
+      reason = `file size limit ${mb(limits.fileSizeBytes)} MB exceeded`;
+    } else if (limitSignal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 900)) {
       status = 'killed';
       reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
-    } else if (signal === 'SIGXFSZ') {
+    } else if (metrics?.memoryLimitHit && code !== 0 && limits.memoryBytes) {
       status = 'killed';
-      reason = `file size limit ${Math.round((limits.fileSizeBytes ?? 0) / 1048576)} MB exceeded`;
-    } else if (metrics?.processLimitHit && code !== 0) {
+      reason = `memory limit ${mb(limits.memoryBytes)} MB exceeded`;
+    } else if (metrics?.processLimitHit) {
+      // Even when the main process exits 0, forks were refused and the rest was killed with the run.
+      status = 'killed';
       reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
     }
     return {

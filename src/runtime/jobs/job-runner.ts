@@ -78,7 +78,7 @@ export class JobRunner {
     const paths = [...spec.sync.map((s) => s.remote_dir), spec.bootstrap?.cwd ?? '', spec.run.cwd, ...(spec.run.log_path ? [spec.run.log_path] : []), ...spec.artifacts.map(artifactPath)];
     for (const p of paths) await resolveInside(root, p, 'path');
     const perCommand = spec.bootstrap?.timeout_s_per_command;
-    if (perCommand !== undefined) this.deps.exec.limitsFor(perCommand);
+    if (perCommand !== undefined) await this.deps.exec.policyFor({ timeoutS: perCommand });
 
     const now = new Date().toISOString();
     const record: JobRecord = {
@@ -137,7 +137,7 @@ export class JobRunner {
       const cwd = await resolveInside(root, spec.bootstrap.cwd, 'bootstrap.cwd');
       let failed: CommandResult | undefined;
       for (const command of spec.bootstrap.commands) {
-        const result = await this.deps.exec.runCommand({ command: toArgv(command), cwd, env: spec.bootstrap.env, timeoutS: spec.bootstrap.timeout_s_per_command, signal });
+        const result = await this.deps.exec.runCommand({ command: toArgv(command), cwd, env: spec.bootstrap.env, policy: { timeoutS: spec.bootstrap.timeout_s_per_command }, signal });
         const tail = `${result.stdout}${result.stderr ? `\n[stderr]\n${result.stderr}` : ''}`;
         const entry = { command: typeof command === 'string' ? command : command.join(' '), status: result.status, exit_code: result.exit_code, duration_ms: result.duration_ms, output_tail: tail.slice(-4000) };
         results.push(entry);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { access, mkdir, readFile, rmdir, writeFile, constants } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir, writeFile, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -56,9 +56,27 @@ async function ownCgroupPaths(): Promise<Map<string, string>> {
   return map;
 }
 
+/**
+ * Parent groups of servers that died without closing (killed, crashed) stay behind as empty
+ * directories: remove those whose server pid is gone (rmdir only removes empty groups, so a group
+ * still holding a process is left alone).
+ */
+async function removeStaleParents(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = new RegExp(`^${PARENT_NAME}-(\\d+)-`).exec(name)?.[1];
+    if (pid === undefined || existsSync(`/proc/${pid}`)) continue;
+    const dir = path.join(base, name);
+    const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const child of children) if (child.isDirectory()) await rmdir(path.join(dir, child.name)).catch(() => undefined);
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
 /** Tries to make (and keep) a parent group of ours under `base`; returns it when that works. */
 async function makeParent(base: string, tag: string): Promise<string | undefined> {
   if (!existsSync(base) || !(await writable(base))) return undefined;
+  await removeStaleParents(base);
   const dir = path.join(base, `${PARENT_NAME}-${tag}`);
   try {
     await mkdir(dir, { recursive: true });
@@ -70,12 +88,12 @@ async function makeParent(base: string, tag: string): Promise<string | undefined
 
 export async function detectCgroups(tag: string, disabled = false): Promise<CgroupSupport> {
   if (disabled) return { mode: 'none', detail: 'disabled by configuration', roots: {} };
-  const own = await ownCgroupPaths();
+  const ownPaths = await ownCgroupPaths();
   // v2: only usable when the unified tree has the controllers we need delegated to us.
   const unified = '/sys/fs/cgroup';
   const unifiedControllers = await readFile(path.join(unified, 'cgroup.controllers'), 'utf8').catch(() => undefined);
   if (unifiedControllers !== undefined && /\bmemory\b/.test(unifiedControllers) && /\bpids\b/.test(unifiedControllers)) {
-    const base = path.join(unified, own.get('') ?? '/');
+    const base = path.join(unified, ownPaths.get('') ?? '/');
     const parent = await makeParent(base, tag);
     if (parent) {
       // Leaf processes cannot live beside child groups in v2, so our parent only holds groups.
@@ -87,8 +105,10 @@ export async function detectCgroups(tag: string, disabled = false): Promise<Cgro
   for (const controller of V1_CONTROLLERS) {
     const mount = path.join('/sys/fs/cgroup', controller);
     if (!existsSync(path.join(mount, 'cgroup.procs'))) continue;
-    // Inside a container the mount is usually the container's own group already.
-    const parent = await makeParent(mount, tag);
+    // Below our own group where we can (runs stay inside whatever limits the server itself has);
+    // else at the mount, which inside a container is usually the container's own group already.
+    const own = path.join(mount, ownPaths.get(controller) ?? '/');
+    const parent = (own !== mount ? await makeParent(own, tag) : undefined) ?? (await makeParent(mount, tag));
     if (parent) roots[controller] = parent;
   }
   if (roots.pids && roots.freezer && roots.memory && roots.cpuacct) {
@@ -229,11 +249,14 @@ export class RunCgroup {
     const peak = await read(this.dirs.memory, 'memory.max_usage_in_bytes');
     const failcnt = await read(this.dirs.memory, 'memory.failcnt');
     const oom = (await read(this.dirs.memory, 'memory.oom_control')) ?? '';
+    // failcnt also counts page-cache reclaim at the limit (writing a big file); oom_kill, where the
+    // kernel has it, counts only real kills.
+    const oomKills = /oom_kill (\d+)/.exec(oom)?.[1];
     const pidEvents = (await read(this.dirs.pids, 'pids.events')) ?? '';
     return {
       cpuMs: usage ? Number(usage) / 1e6 : null,
       peakMemoryBytes: peak ? Number(peak) : null,
-      memoryLimitHit: (failcnt !== undefined && Number(failcnt) > 0) || /oom_kill [1-9]/.test(oom),
+      memoryLimitHit: oomKills !== undefined ? Number(oomKills) > 0 : failcnt !== undefined && Number(failcnt) > 0,
       processLimitHit: /max [1-9]/.test(pidEvents),
     };
   }

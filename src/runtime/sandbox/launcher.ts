@@ -17,6 +17,8 @@ export interface LauncherOptions {
   cgroupProcFiles: string[];
   /** Enforce memory and process counts with rlimits (when cgroups cannot). */
   rlimitMemoryAndProcesses: boolean;
+  /** Seconds added to the CPU rlimit (when something else enforces the exact limit). */
+  cpuSecondsSlack?: number;
 }
 
 export function launcherArgv(command: string[], options: LauncherOptions): string[] {
@@ -26,7 +28,10 @@ export function launcherArgv(command: string[], options: LauncherOptions): strin
   // dash's ulimit counts file size in 512-byte blocks and memory in KiB.
   if (limits.fileSizeBytes !== undefined) lines.push(`ulimit -f ${Math.max(1, Math.floor(limits.fileSizeBytes / 512))}`);
   if (limits.openFiles !== undefined) lines.push(`ulimit -n ${limits.openFiles}`);
-  if (limits.cpuSeconds !== undefined) lines.push(`ulimit -t ${Math.max(1, Math.ceil(limits.cpuSeconds))}`);
+  if (limits.cpuSeconds !== undefined) lines.push(`ulimit -t ${Math.max(1, Math.ceil(limits.cpuSeconds)) + (options.cpuSecondsSlack ?? 0)}`);
+  // A known stack size (many hosts say unlimited) makes runaway recursion a prompt SIGSEGV, the
+  // same on every machine, instead of a slow climb to the memory limit.
+  lines.push('ulimit -s 8192 2>/dev/null || true');
   if (options.rlimitMemoryAndProcesses) {
     if (limits.memoryBytes !== undefined) lines.push(`ulimit -v ${Math.floor(limits.memoryBytes / 1024)}`);
     if (limits.maxProcesses !== undefined) lines.push(`ulimit -p ${limits.maxProcesses} 2>/dev/null || true`);

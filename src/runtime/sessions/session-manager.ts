@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
 import { HangarError } from '../errors.js';
+import type { RunPolicy } from '../sandbox/policy.js';
 import type { ExecService } from '../exec/exec-service.js';
 import type { ExecStatus, SpawnDeps } from '../exec/spawn.js';
 import { newId } from '../ids.js';
@@ -54,7 +55,7 @@ export interface SessionManagerDeps {
   content: ContentStore;
   spawn: SpawnDeps;
   languages: LanguageRegistry;
-  exec: Pick<ExecService, 'limitsFor' | 'appliedSandbox'>;
+  exec: Pick<ExecService, 'policyFor' | 'appliedSandbox'>;
   host: SessionHost;
   hostEnv: NodeJS.ProcessEnv;
   logger: Logger;
@@ -220,7 +221,7 @@ export class SessionManager {
     else await mkdir(runDir, { recursive: true, mode: 0o700 });
     await mkdir(path.join(runDir, 'tmp'), { recursive: true });
     session.runDir = runDir;
-    const limits = { ...this.deps.exec.limitsFor(undefined), timeoutMs: Number.POSITIVE_INFINITY };
+    const limits = { ...(await this.policy()).limits, timeoutMs: Number.POSITIVE_INFINITY };
     // Tool caches (matplotlib's font cache) go to the private directory, not into the workspace.
     const env = buildRunEnvironment(this.deps.hostEnv, { home: cwd, tmpDir: path.join(runDir, 'tmp'), extra: { MPLCONFIGDIR: path.join(runDir, 'tmp', 'mpl') } });
     return { spawn: this.deps.spawn, cwd, env, limits, runDir };
@@ -286,9 +287,17 @@ export class SessionManager {
     session.idleTimer.unref();
   }
 
+  /**
+   * Sessions run at level process for now (their interpreters are not yet started inside bubblewrap):
+   * the policy says so, and an operator who demands isolated gets POLICY_DENIED.
+   */
+  private policy(timeoutS?: number): Promise<RunPolicy> {
+    return this.deps.exec.policyFor({ timeoutS, sandbox: 'process' });
+  }
+
   async execute(sessionId: string, code: string, options: { timeoutS?: number; signal?: AbortSignal } = {}): Promise<ReplResult> {
     const session = this.get(sessionId);
-    const limits = this.deps.exec.limitsFor(options.timeoutS);
+    const policy = await this.policy(options.timeoutS);
     return this.queue.run(sessionId, async () => {
       if (this.sessions.get(sessionId) !== session) this.get(sessionId);
       if (session.dead) {
@@ -303,7 +312,7 @@ export class SessionManager {
       }
       session.busy = true;
       try {
-        return await this.runCell(session, code, limits.timeoutMs, options.signal, warnings, replayed);
+        return await this.runCell(session, code, policy, options.signal, warnings, replayed);
       } finally {
         session.busy = false;
         this.touch(session);
@@ -333,7 +342,8 @@ export class SessionManager {
     return done;
   }
 
-  private async runCell(session: Session, code: string, timeoutMs: number, signal: AbortSignal | undefined, warnings: string[], replayed: number | null): Promise<ReplResult> {
+  private async runCell(session: Session, code: string, policy: RunPolicy, signal: AbortSignal | undefined, warnings: string[], replayed: number | null): Promise<ReplResult> {
+    const { timeoutMs } = policy.limits;
     const interpreter = session.interpreter;
     if (!interpreter) throw new HangarError('INTERNAL', 'no interpreter');
     const collector = new CellCollector(this.deps.content, this.deps.config.maxOutputChars);
@@ -395,7 +405,7 @@ export class SessionManager {
       executionCount: reply?.executionCount ?? null,
       durationMs: performance.now() - started,
       peakMemoryMb: peak === undefined ? null : Math.round((peak / 1048576) * 100) / 100,
-      sandbox: this.deps.exec.appliedSandbox({ ...this.deps.exec.limitsFor(undefined), timeoutMs }),
+      sandbox: this.deps.exec.appliedSandbox(policy),
       warnings,
       replayedCells: replayed,
       stateLost,

@@ -1,0 +1,32 @@
+// Sandbox overhead: run_code `print(1)` through the runtime at level isolated vs process vs the bare
+// interpreter, p50 / p90 over N runs each (interleaved so machine noise hits all three alike).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigSchema } from '../dist/config/schema.js';
+import { createRuntime } from '../dist/runtime/runtime.js';
+
+const N = Number(process.env.BENCH_N ?? 40);
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hangar-bench-'));
+const runtime = await createRuntime(ConfigSchema.parse({ dataDir, logLevel: 'silent' }), { hostEnv: { PATH: '/usr/bin:/bin' } });
+const times = { isolated: [], process: [], bare: [] };
+const time = async (fn) => {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+};
+for (let i = 0; i < N + 3; i++) {
+  const iso = await time(() => runtime.exec.runCode({ language: 'python', code: 'print(1)', policy: { sandbox: 'isolated' } }));
+  const proc = await time(() => runtime.exec.runCode({ language: 'python', code: 'print(1)', policy: { sandbox: 'process' } }));
+  const bare = await time(async () => execFileSync('/usr/bin/python3', ['-c', 'print(1)']));
+  if (i < 3) continue; // warm-up
+  times.isolated.push(iso);
+  times.process.push(proc);
+  times.bare.push(bare);
+}
+await runtime.close();
+rmSync(dataDir, { recursive: true, force: true });
+const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+for (const [name, xs] of Object.entries(times)) console.log(`${name.padEnd(9)} p50 ${q(xs, 0.5).toFixed(1)} ms  p90 ${q(xs, 0.9).toFixed(1)} ms`);
+console.log(`isolated - process p50: ${(q(times.isolated, 0.5) - q(times.process, 0.5)).toFixed(1)} ms`);
