@@ -93,7 +93,9 @@ describe('backends', () => {
       environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
     });
     expect(result.stderr).toBe('');
-    expect(result.stdout.trim()).toBe(`2.0 True ${env.workspace_path}`);
+    // The workspace is the working directory: at its host path at level process, at /workspace inside the sandbox.
+    const cwd = result.sandbox.level === 'isolated' ? '/workspace' : env.workspace_path;
+    expect(result.stdout.trim()).toBe(`2.0 True ${cwd}`);
   });
 });
 

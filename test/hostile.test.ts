@@ -329,7 +329,7 @@ zipfile.ZipFile("/tmp/bomb.zip").extractall("out")
     levels: ISOLATED,
     code: (c) => `import os\nos.symlink("/", "root")\nprint(sorted(os.listdir("root")))\nprint(os.path.exists("root" + ${JSON.stringify(c.secretFile)}))\n`,
     check: (r) => {
-      expect(r.stdout).toBe("['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'source', 'tmp', 'usr', 'workspace']\nFalse\n");
+      expect(r.stdout).toBe("['bin', 'build', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'source', 'tmp', 'usr', 'workspace']\nFalse\n");
     },
   },
   {

@@ -130,7 +130,9 @@ describe('files', () => {
     const run = await ok<{ status: string; stdout: string }>('workspace_run_script', { filename: 'pkg/run.py', args: ['1'] });
     expect(run).toMatchObject({ status: 'ok', stdout: '42\n' });
     await ok('workspace_write_file', { filename: 'x.sh', content: 'echo "in $(pwd)"\n' });
-    expect((await ok<{ stdout: string }>('workspace_run_script', { filename: 'x.sh' })).stdout).toBe(`in ${ws}\n`);
+    const where = await ok<{ stdout: string; sandbox: { level: string } }>('workspace_run_script', { filename: 'x.sh' });
+    // The workspace is the working directory: at /workspace inside the sandbox, at its host path at level process.
+    expect(where.stdout).toBe(`in ${where.sandbox.level === 'isolated' ? '/workspace' : ws}\n`);
     const unknown = await call('workspace_run_script', { filename: 'lines.txt' });
     expect(text(unknown)).toMatch(/LANGUAGE_UNAVAILABLE/);
     await ok('workspace_delete_file', { filename: 'pkg' });

@@ -45,6 +45,11 @@ const arg = (name: string, description: string, required = true): SlashArgument 
 const LANGUAGE = arg('language', 'Language id from list_languages (python, javascript, c, ...)');
 const CODE = arg('code', 'The code; newlines and indentation are kept');
 
+/** `1024 MB`, or `unlimited` without a unit. */
+function unit(value: number | null, name: string): string {
+  return value === null ? 'unlimited' : `${value} ${name}`;
+}
+
 function needLanguage(command: SlashCommand): string {
   const language = command.words[0];
   if (!language) throw new HangarError('INVALID_ARGUMENT', `/${command.name} needs a language: "/${command.name} python" on the first line, the code below it`);
@@ -100,7 +105,7 @@ export const SLASH_COMMANDS: readonly SlashDefinition[] = [
       return {
         text: [
           `sandbox    ${sandbox.level}, network ${sandbox.network}, limits by ${sandbox.enforcement}`,
-          `limits     timeout ${l.timeout_s} s (max ${config.maxTimeout} s), memory ${l.memory_mb ?? 'unlimited'} MB, cpu ${l.cpu_s ?? 'unlimited'} s, processes ${l.max_processes ?? 'unlimited'}, file ${l.max_file_mb ?? 'unlimited'} MB, output ${l.max_output_chars} chars`,
+          `limits     timeout ${l.timeout_s} s (max ${config.maxTimeout} s), memory ${unit(l.memory_mb, 'MB')}, cpu ${unit(l.cpu_s, 's')}, processes ${l.max_processes ?? 'unlimited'}, file ${unit(l.max_file_mb, 'MB')}, output ${l.max_output_chars} chars`,
           `languages  ${available.join(', ')}`,
           `running    ${exec.runningCount} process${exec.runningCount === 1 ? '' : 'es'}`,
         ].join('\n'),

@@ -37,7 +37,9 @@ describe('slash commands', () => {
 
   it('/status shows level, limits, languages and running work', async () => {
     const { text } = await runSlashText('/status', ctx());
-    expect(text).toMatch(/sandbox\s+process/);
+    // Isolated wherever bubblewrap works (CI installs it); process elsewhere, and it says which.
+    expect(text).toMatch(/sandbox\s+(isolated|process)/);
+    expect(text).not.toMatch(/unlimited (s|MB)/);
     expect(text).toMatch(/timeout 60 s/);
     expect(text).toMatch(/languages\s+python/);
     expect(text).toMatch(/running\s+0 processes/);

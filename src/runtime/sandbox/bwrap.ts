@@ -131,12 +131,15 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   ];
   const etc = plan.network === 'on' ? [...ETC_ALWAYS, ...ETC_NETWORK] : ETC_ALWAYS;
   for (const file of etc) args.push('--ro-bind-try', file, file);
-  for (const dir of plan.readOnly) args.push('--ro-bind', dir, dir);
   args.push(
     '--proc', '/proc',
     '--dev', '/dev',
     '--size', String(plan.tmpBytes), '--tmpfs', SANDBOX_PATHS.tmp,
     '--size', String(plan.tmpBytes), '--tmpfs', '/dev/shm',
+  );
+  // After /tmp: a toolchain or environment that lives under the host's /tmp must not be hidden by it.
+  for (const dir of plan.readOnly) args.push('--ro-bind', dir, dir);
+  args.push(
     '--ro-bind', plan.srcDir, SANDBOX_PATHS.src,
     '--bind', plan.workDir, SANDBOX_PATHS.work,
     ...(plan.writable ?? []).flatMap((bind) => ['--bind', bind.host, bind.inside]),
