@@ -149,7 +149,8 @@ export class ExecService {
   async cleanScratch(): Promise<number> {
     const names = await readdir(this.deps.layout.scratch).catch(() => [] as string[]);
     let removed = 0;
-    for (const name of names) {
+    // Only one-shot runs' directories (run_…): sessions own theirs (sess_…) while they live.
+    for (const name of names.filter((n) => n.startsWith('run_'))) {
       const dir = path.join(this.deps.layout.scratch, name);
       if (this.activeDirs.has(dir)) continue;
       await rm(dir, { recursive: true, force: true });

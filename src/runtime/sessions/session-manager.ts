@@ -214,11 +214,10 @@ export class SessionManager {
   private async launchContext(session: Session): Promise<LaunchContext> {
     const { record } = session;
     const cwd = await this.deps.host.workspaceFor(record.env_id);
+    // A fresh directory per interpreter start: the last one's removal may still be under way.
     // A unix socket path is at most 107 bytes: fall back to /tmp when the data dir is deep.
-    const base = path.join(this.deps.layout.scratch, record.session_id);
-    let runDir = base;
-    if (base.length > 80) runDir = await mkdtemp(path.join(os.tmpdir(), 'hangar-sess-'));
-    else await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const base = path.join(this.deps.layout.scratch, `${record.session_id}-`);
+    const runDir = await mkdtemp(base.length > 80 ? path.join(os.tmpdir(), 'hangar-sess-') : base);
     await mkdir(path.join(runDir, 'tmp'), { recursive: true });
     session.runDir = runDir;
     const limits = { ...(await this.policy()).limits, timeoutMs: Number.POSITIVE_INFINITY };
