@@ -4,6 +4,7 @@ import { compareVariants } from '../runtime/analysis/compare.js';
 import { HangarError } from '../runtime/errors.js';
 import type { ExecutionResult } from '../runtime/exec/result.js';
 import { cleanup } from '../runtime/slash/cleanup.js';
+import type { PolicyRequest } from '../runtime/sandbox/policy.js';
 import { parseSlash, splitVariants, type SlashCommand } from '../runtime/slash/parse.js';
 import { renderAnalysis, renderBenchmark, renderCompare } from './analysis.js';
 import type { ToolContext } from './define.js';
@@ -37,9 +38,13 @@ export interface SlashDefinition {
   run(command: SlashCommand, ctx: ToolContext): Promise<SlashReply>;
 }
 
-/** /secure_run's timeout; memory/cpu caps to follow with the limit arguments (see the langs3 report). */
-export const SECURE_TIMEOUT_S = 10;
+/**
+ * /secure_run: isolated, no network, tight limits (never looser than the operator's defaults).
+ * /dev_run: network on and larger limits, as far as the operator's maximums allow.
+ */
+export const SECURE_POLICY = { timeoutS: 10, memoryMb: 256, cpuS: 10, maxProcesses: 32, maxFileMb: 16 } as const;
 export const DEV_TIMEOUT_S = 300;
+export const DEV_MEMORY_MB = 4096;
 
 const arg = (name: string, description: string, required = true): SlashArgument => ({ name, description, required });
 const LANGUAGE = arg('language', 'Language id from list_languages (python, javascript, c, ...)');
@@ -73,9 +78,31 @@ const text = (execution: ExecutionResult, prefix = ''): SlashReply => ({
   execution,
 });
 
-async function runWith(command: SlashCommand, ctx: ToolContext, timeoutS: number | undefined, prefix = ''): Promise<SlashReply> {
-  const result = await ctx.runtime.exec.runCode({ language: needLanguage(command), code: needBody(command), policy: { timeoutS }, signal: ctx.signal });
+/** Runs the command's code in the default environment, like run_code without env_id. */
+async function runWith(command: SlashCommand, ctx: ToolContext, policy: PolicyRequest, prefix = ''): Promise<SlashReply> {
+  const env = await ctx.runtime.envs.get();
+  const result = await ctx.runtime.exec.runCode({
+    language: needLanguage(command),
+    code: needBody(command),
+    policy,
+    environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
+    signal: ctx.signal,
+  });
   return text(result, prefix);
+}
+
+/** The smaller of what a command wants and what the operator's defaults already give. */
+const tighter = (wanted: number, current: number | undefined): number => (current === undefined ? wanted : Math.min(wanted, current));
+
+function describePolicy(policy: PolicyRequest): string {
+  const parts = [`timeout ${policy.timeoutS ?? '?'} s`];
+  if (policy.memoryMb !== undefined) parts.push(`memory ${policy.memoryMb} MB`);
+  if (policy.cpuS !== undefined) parts.push(`cpu ${policy.cpuS} s`);
+  if (policy.maxProcesses !== undefined) parts.push(`${policy.maxProcesses} processes`);
+  if (policy.maxFileMb !== undefined) parts.push(`files ${policy.maxFileMb} MB`);
+  parts.push(`network ${policy.network ?? 'off'}`);
+  if (policy.sandbox) parts.push(`sandbox ${policy.sandbox}`);
+  return parts.join(', ');
 }
 
 const codeText = (a: Record<string, string | undefined>, extra = ''): string => `${a.language ?? ''}${extra}\n${a.code ?? ''}`;
@@ -119,31 +146,47 @@ export const SLASH_COMMANDS: readonly SlashDefinition[] = [
     usage: '/run <language>  + code below',
     arguments: [LANGUAGE, CODE],
     toText: (a) => codeText(a),
-    run: (command, ctx) => runWith(command, ctx, undefined),
+    run: (command, ctx) => runWith(command, ctx, {}),
   },
   {
     name: 'secure_run',
     title: 'Secure run',
-    description: `Review the code (analyze_code findings), then run it with tight limits (timeout ${SECURE_TIMEOUT_S} s).`,
+    description: `Review the code (analyze_code findings), then run it isolated, without network, with tight limits (${describePolicy({ ...SECURE_POLICY, sandbox: 'isolated' })}).`,
     usage: '/secure_run <language>  + code below',
     arguments: [LANGUAGE, CODE],
     toText: (a) => codeText(a),
     run: async (command, ctx) => {
       const analysis = await analyzeCode(ctx.runtime, needBody(command), needLanguage(command), ctx.signal);
-      const timeout = Math.min(SECURE_TIMEOUT_S, ctx.runtime.config.defaultTimeout);
-      return runWith(command, ctx, timeout, `[analysis] ${renderAnalysis(analysis)}\n[run: timeout ${timeout} s]\n`);
+      const { config } = ctx.runtime;
+      // Isolated is asked for, not hoped for: where bubblewrap is unavailable this is POLICY_DENIED.
+      const policy: PolicyRequest = {
+        sandbox: 'isolated',
+        network: 'off',
+        timeoutS: tighter(SECURE_POLICY.timeoutS, config.defaultTimeout),
+        memoryMb: tighter(SECURE_POLICY.memoryMb, config.memoryMb),
+        cpuS: tighter(SECURE_POLICY.cpuS, config.cpuS),
+        maxProcesses: tighter(SECURE_POLICY.maxProcesses, config.processes),
+        maxFileMb: tighter(SECURE_POLICY.maxFileMb, config.fileMb),
+      };
+      return runWith(command, ctx, policy, `[analysis] ${renderAnalysis(analysis)}\n[run: ${describePolicy(policy)}]\n`);
     },
   },
   {
     name: 'dev_run',
     title: 'Development run',
-    description: `Run code with larger limits (timeout up to ${DEV_TIMEOUT_S} s, within the operator's maximum).`,
+    description: `Run code with network on and larger limits (timeout up to ${DEV_TIMEOUT_S} s, memory up to ${DEV_MEMORY_MB} MB), as far as the operator allows.`,
     usage: '/dev_run <language>  + code below',
     arguments: [LANGUAGE, CODE],
     toText: (a) => codeText(a),
     run: (command, ctx) => {
-      const timeout = Math.min(DEV_TIMEOUT_S, ctx.runtime.config.maxTimeout);
-      return runWith(command, ctx, timeout, `[run: timeout ${timeout} s]\n`);
+      const { config } = ctx.runtime;
+      const policy: PolicyRequest = {
+        timeoutS: Math.min(DEV_TIMEOUT_S, config.maxTimeout),
+        memoryMb: Math.min(DEV_MEMORY_MB, config.maxMemoryMb),
+        network: config.allowNetwork ? 'on' : 'off',
+      };
+      const note = config.allowNetwork ? '' : ' (the operator denies network access: ran without)';
+      return runWith(command, ctx, policy, `[run: ${describePolicy(policy)}${note}]\n`);
     },
   },
   {

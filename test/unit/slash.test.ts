@@ -50,16 +50,24 @@ describe('slash commands', () => {
     expect(reply.execution?.stdout).toBe('in 1\n');
   });
 
-  it('/secure_run shows findings and runs with the tight timeout', async () => {
+  it('/secure_run shows findings and runs isolated, without network, with tight limits', async () => {
     const reply = await runSlashText('/secure_run python\nimport os\nos.system("echo hi")', ctx());
     expect(reply.text).toMatch(/shell: runs a shell command/);
-    expect(reply.execution?.sandbox.limits.timeout_s).toBe(10);
+    expect(reply.execution?.sandbox).toMatchObject({
+      level: 'isolated',
+      network: 'off',
+      limits: { timeout_s: 10, memory_mb: 256, cpu_s: 10, max_processes: 32, max_file_mb: 16 },
+    });
     expect(reply.execution?.stdout).toBe('hi\n');
+    // The memory limit is real: 400 MB is more than /secure_run allows.
+    const hungry = await runSlashText('/secure_run python\nb = bytearray(400 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1', ctx());
+    expect(hungry.execution).toMatchObject({ status: 'killed', error: { message: 'memory limit 256 MB exceeded' } });
   });
 
-  it('/dev_run uses the larger timeout', async () => {
+  it('/dev_run uses larger limits and network on', async () => {
     const reply = await runSlashText('/dev_run bash\necho ok', ctx());
-    expect(reply.execution?.sandbox.limits.timeout_s).toBe(300);
+    expect(reply.execution?.sandbox).toMatchObject({ network: 'on', limits: { timeout_s: 300, memory_mb: 4096 } });
+    expect(reply.execution?.stdout).toBe('ok\n');
   });
 
   it('/benchmark and /quantum map to the analysis tools', async () => {
