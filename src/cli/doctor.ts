@@ -12,6 +12,14 @@ export function formatDoctor(report: DoctorReport): string {
     if (l.command) lines.push(`     ${''.padEnd(22)}${l.command}`);
   }
   lines.push('');
+  lines.push('python interpreters (for environments)');
+  for (const i of report.interpreters) lines.push(`  ${mark(i.usable)}${i.version.padEnd(10)}${i.source.padEnd(8)}${i.path}`);
+  if (report.interpreters.length === 0) lines.push('  -- none found (apt-get install python3 python3-venv)');
+  lines.push('');
+  lines.push('jupyter kernelspecs');
+  for (const k of report.kernelspecs) lines.push(`  ok ${k.name.padEnd(12)}${k.language.padEnd(12)}${k.display_name}`);
+  if (report.kernelspecs.length === 0) lines.push('  -- none (apt-get install python3-ipykernel; repl_create still has builtin drivers)');
+  lines.push('');
   lines.push('sandbox');
   const b = report.sandbox.bubblewrap;
   lines.push(`  level      ${report.sandbox.level}: ${report.sandbox.note}`);

@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
 import type { Runtime } from './runtime.js';
+import type { Interpreter } from './envs/interpreters.js';
 import type { LanguageInfo } from './languages/registry.js';
+import { listKernelSpecs } from './sessions/kernelspecs.js';
 
 /** What this machine offers Hangar, and what falls back (DESIGN.md section 8, `hangar doctor`). */
 export interface DoctorReport {
   node: { version: string; path: string };
   languages: LanguageInfo[];
+  /** Pythons environments can be made from. */
+  interpreters: Interpreter[];
+  /** Jupyter kernelspecs installed on the machine (environments may add their own). */
+  kernelspecs: Array<{ name: string; display_name: string; language: string }>;
   sandbox: {
     level: 'process' | 'isolated';
     bubblewrap: ToolProbe & { namespaces: boolean };
@@ -43,8 +49,10 @@ async function probe(candidates: string[], versionArgs: string[]): Promise<ToolP
 }
 
 export async function doctor(runtime: Runtime): Promise<DoctorReport> {
-  const [languages, bwrap, git] = await Promise.all([
+  const [languages, interpreters, kernelspecs, bwrap, git] = await Promise.all([
     runtime.languages.list(),
+    runtime.envs.interpreters.list(),
+    listKernelSpecs(),
     probe(['/usr/bin/bwrap', '/usr/local/bin/bwrap'], ['--version']),
     probe(['/usr/bin/git', '/usr/local/bin/git'], ['--version']),
   ]);
@@ -59,6 +67,8 @@ export async function doctor(runtime: Runtime): Promise<DoctorReport> {
   return {
     node: { version: process.version, path: process.execPath },
     languages,
+    interpreters,
+    kernelspecs: kernelspecs.map((k) => ({ name: k.name, display_name: k.displayName, language: k.language })),
     sandbox: {
       level,
       bubblewrap: { ...bwrap, namespaces: isolation.available, ...(isolation.available || !bwrap.found ? {} : { error: isolation.reason }) },
