@@ -44,6 +44,8 @@ const PATH_ARGUMENTS: [string, string, Record<string, unknown>][] = [
   ['workspace_list_files', 'path', {}],
   ['workspace_delete_file', 'filename', {}],
   ['workspace_run_script', 'filename', {}],
+  ['run_script', 'script_path', {}],
+  ['run_code', 'files', { code: 'print(1)' }],
   ['workspace_git_clone', 'dir_name', { repo_url: 'file:///nonexistent.git' }],
   ['spawn_process', 'script_path', {}],
   ['spawn_process', 'cwd', { command: ['/bin/true'] }],
@@ -54,6 +56,7 @@ const PATH_ARGUMENTS: [string, string, Record<string, unknown>][] = [
 ];
 
 function argsFor(tool: string, arg: string, base: Record<string, unknown>, value: string): Record<string, unknown> {
+  if (arg === 'files') return { ...base, files: { [value]: 'x' } };
   if (!arg.startsWith('spec.')) return { ...base, [arg]: value };
   const spec: Record<string, unknown> = { run: { command: 'true' } };
   if (arg === 'spec.run.cwd') spec.run = { command: 'true', cwd: value };

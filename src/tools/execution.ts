@@ -3,6 +3,7 @@ import type { ExecutionResult } from '../runtime/exec/result.js';
 import type { ToolContext } from './define.js';
 import { READ_ONLY, RUNS_CODE, defineTool } from './define.js';
 import { renderExecution } from './render.js';
+import { runWorkspaceFile } from './run-file.js';
 import { runSlashText } from './slash.js';
 import { argsArg, codeArg, envIdArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, stdinArg, type SandboxArgValues } from './schemas.js';
 
@@ -112,6 +113,26 @@ const executeCode = defineTool({
   handle: (args, ctx) => runAndRender(ctx, args),
 });
 
+const runScript = defineTool({
+  name: 'run_script',
+  title: 'Run a script',
+  description:
+    "Run a script file from an environment's workspace (write it first with workspace_write_file) and return its output. " +
+    'The language comes from the extension (.py runs with the environment\'s Python, .js, .ts, .sh, .c, ...); the workspace is the ' +
+    'working directory. Same result shape, limits and sandbox arguments as run_code.',
+  toolset: 'execution',
+  input: z.object({
+    script_path: safeString('script_path', 4096).min(1, 'script_path is empty').describe('Path of the script relative to the workspace, e.g. src/main.py.'),
+    env_id: envIdArg,
+    args: argsArg,
+    stdin: stdinArg,
+    ...sandboxArgs,
+  }),
+  output: ExecutionResultSchema,
+  annotations: RUNS_CODE,
+  handle: (args, ctx) => runWorkspaceFile(ctx, { ...args, envId: args.env_id, path: args.script_path, what: 'script_path' }),
+});
+
 const LanguageSchema = z.object({
   id: z.string(),
   aliases: z.array(z.string()),
@@ -141,4 +162,4 @@ const listLanguages = defineTool({
   },
 });
 
-export const executionTools = [runCode, executeCode, listLanguages];
+export const executionTools = [runCode, runScript, executeCode, listLanguages];

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defaultDirName, gitClone } from '../runtime/workspaces/git.js';
 import { READ_ONLY, RUNS_CODE, defineTool, type ReplyBlock } from './define.js';
-import { renderExecution } from './render.js';
-import { argsArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, timeoutArg } from './schemas.js';
+import { argsArg, ExecutionResultSchema, safeString, sandboxArgs, timeoutArg } from './schemas.js';
+import { runWorkspaceFile } from './run-file.js';
 
 /** The workspace toolset: files of an environment's workspace, its scripts, and git. */
 export const envIdRequired = z
@@ -161,20 +161,7 @@ const workspaceRunScript = defineTool({
   input: z.object({ env_id: envIdRequired, filename: filenameArg, args: argsArg, ...sandboxArgs }),
   output: ExecutionResultSchema,
   annotations: RUNS_CODE,
-  handle: async (args, ctx) => {
-    const root = await ctx.runtime.workspaces.root(args.env_id);
-    const file = await ctx.runtime.workspaces.resolve(args.env_id, args.filename, 'filename');
-    const env = await ctx.runtime.envs.get(args.env_id);
-    const result = await ctx.runtime.exec.runFile({
-      file,
-      cwd: root,
-      args: args.args,
-      environment: { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path },
-      policy: policyRequest(args),
-      signal: ctx.signal,
-    });
-    return { structured: result, blocks: renderExecution(result) };
-  },
+  handle: (args, ctx) => runWorkspaceFile(ctx, { ...args, envId: args.env_id, path: args.filename, what: 'filename' }),
 });
 
 const workspaceGitClone = defineTool({

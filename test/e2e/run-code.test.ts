@@ -70,6 +70,21 @@ describe('run_code and execute_code', () => {
     expect(readdirSync(path.join(s.dataDir, 'scratch'))).toEqual([]);
   });
 
+  it('run_script runs a workspace file by its extension, with args and stdin', async () => {
+    const write = async (filename: string, content: string) => {
+      const r = await s.client.callTool({ name: 'workspace_write_file', arguments: { env_id: 'default', filename, content } });
+      expect(r.isError).toBeFalsy();
+    };
+    await write('tools/echo.py', 'import sys\nprint(sys.argv[1:], sys.stdin.read().strip())\n');
+    const py = await exec(s.client, { script_path: 'tools/echo.py', args: ['a b', 'c'], stdin: 'in' }, 'run_script');
+    expect(py).toMatchObject({ status: 'ok', stdout: "['a b', 'c'] in\n" });
+    await write('tools/hello.c', '#include <stdio.h>\nint main(void) { puts("from c"); return 3; }\n');
+    expect(await exec(s.client, { script_path: 'tools/hello.c' }, 'run_script')).toMatchObject({ status: 'error', exit_code: 3, stdout: 'from c\n' });
+    await expectToolError(s.client, 'run_script', { script_path: 'tools/missing.py' }, 'FILE_NOT_FOUND');
+    await expectToolError(s.client, 'run_script', { script_path: '../../etc/passwd' }, 'PATH_OUTSIDE_WORKSPACE');
+    await expectToolError(s.client, 'run_script', { script_path: 'tools' }, 'INVALID_ARGUMENT');
+  });
+
   it('turns a Python exception into status error with the traceback', async () => {
     const r = await exec(s.client, { code: 'def f():\n    return 1 / 0\nf()' });
     expect(r.status).toBe('error');

@@ -49,6 +49,7 @@ export interface RunFileRequest {
   file: string;
   cwd: string;
   args?: string[];
+  stdin?: string;
   /** Overrides the language's program (e.g. an environment's python). */
   interpreter?: string;
   environment?: RunEnvironment;

@@ -56,6 +56,14 @@ export class WorkspaceFiles {
     return resolveInside(await this.root(envId), rel, what);
   }
 
+  /** A regular file of the workspace, by the one safe-path check; FILE_NOT_FOUND or INVALID_ARGUMENT otherwise. */
+  async requireFile(envId: string, rel: string, what = 'filename'): Promise<string> {
+    const file = await this.resolve(envId, rel, what);
+    const info = await stat(file).catch(() => notFound(rel));
+    if (!info.isFile()) throw new HangarError('INVALID_ARGUMENT', `${what} "${rel.slice(0, 200)}" is not a regular file`);
+    return file;
+  }
+
   async write(envId: string, filename: string, content: string, encoding: 'utf-8' | 'base64'): Promise<{ path: string; bytes: number }> {
     const file = await this.resolve(envId, filename, 'filename');
     if (encoding === 'base64' && !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(content)) {
