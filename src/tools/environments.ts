@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HangarError } from '../runtime/errors.js';
-import { BACKEND_NAMES, type EnvRecord, type InstallOutcome, type PackageRequest } from '../runtime/envs/index.js';
+import { BACKEND_NAMES, EnvRecordSchema, type EnvRecord, type InstallOutcome, type PackageRequest } from '../runtime/envs/index.js';
 import type { ToolAnnotations, ToolContext } from './define.js';
 import { READ_ONLY, defineTool } from './define.js';
 import { envIdArg, safeString } from './schemas.js';
@@ -11,16 +11,16 @@ const CHANGES_STATE: ToolAnnotations = { readOnlyHint: false, destructiveHint: f
 const INSTALLS: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
 const DESTROYS: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
 
-const EnvSchema = z.object({
-  env_id: z.string(),
-  name: z.string(),
-  python_version: z.string(),
-  python_path: z.string(),
-  env_path: z.string(),
-  workspace_path: z.string(),
-  backend: z.enum(BACKEND_NAMES),
-  system_site_packages: z.boolean(),
-  created_at: z.string(),
+const EnvSchema = EnvRecordSchema.pick({
+  env_id: true,
+  name: true,
+  python_version: true,
+  python_path: true,
+  env_path: true,
+  workspace_path: true,
+  backend: true,
+  system_site_packages: true,
+  created_at: true,
 });
 const PackageSchema = z.object({ name: z.string(), version: z.string() });
 const ChangesSchema = z.object({

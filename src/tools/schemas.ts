@@ -87,38 +87,4 @@ export const envIdArg = z
   .optional()
   .describe('Environment to run in; omitted means "default".');
 
-export const ExecutionResultSchema = z.object({
-  status: z.enum(['ok', 'error', 'timeout', 'killed', 'cancelled']),
-  exit_code: z.number().int().nullable(),
-  signal: z.string().nullable(),
-  stdout: z.string(),
-  stderr: z.string(),
-  truncated: z
-    .object({
-      stdout_bytes: z.number(),
-      stderr_bytes: z.number(),
-      ref_id: z.string(),
-      stdout_ref_id: z.string().nullable(),
-      stderr_ref_id: z.string().nullable(),
-    })
-    .nullable()
-    .describe('Set when output was cut to head + tail; the whole streams are readable with get_content.'),
-  error: z.object({ name: z.string(), message: z.string(), traceback: z.string().nullable() }).nullable(),
-  duration_ms: z.number(),
-  cpu_ms: z.number().nullable(),
-  peak_memory_mb: z.number().nullable(),
-  sandbox: z.object({
-    level: z.enum(['process', 'isolated']),
-    network: z.enum(['off', 'on']),
-    limits: z.object({
-      timeout_s: z.number(),
-      memory_mb: z.number().nullable(),
-      cpu_s: z.number().nullable(),
-      max_processes: z.number().nullable(),
-      max_file_mb: z.number().nullable(),
-      max_output_chars: z.number(),
-    }),
-    enforcement: z.enum(['cgroup', 'rlimit']),
-  }),
-  warnings: z.array(z.string()),
-});
+export { ExecutionResultSchema } from '../runtime/exec/result.js';

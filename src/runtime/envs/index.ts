@@ -3,5 +3,5 @@ export { DEFAULT_ENV, EnvManager, type BeforeDestroyListener, type CreateOptions
 export type { InstallOutcome } from './install.js';
 export type { Interpreter } from './interpreters.js';
 export type { InstalledPackage, PackageDiff } from './packages.js';
-export { FrozenEnvSchema, type EnvRecord, type FrozenEnv } from './record.js';
+export { EnvRecordSchema, FrozenEnvSchema, type EnvRecord, type FrozenEnv } from './record.js';
 export type { InstallStep } from './specs.js';

@@ -1,28 +1,33 @@
-import type { AppliedSandbox } from '../sandbox/limits.js';
-import type { ExecOutcome, ExecStatus } from './spawn.js';
+import { z } from 'zod';
+import { AppliedSandboxSchema, type AppliedSandbox } from '../sandbox/limits.js';
+import type { ExecOutcome } from './spawn.js';
 
-/** The execution result shape of DESIGN.md section 4: success and failure look the same. */
-export interface ExecutionResult {
-  status: ExecStatus;
-  exit_code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  truncated: null | {
-    stdout_bytes: number;
-    stderr_bytes: number;
-    /** The first offloaded stream (stdout when it was cut, else stderr). */
-    ref_id: string;
-    stdout_ref_id: string | null;
-    stderr_ref_id: string | null;
-  };
-  error: null | { name: string; message: string; traceback: string | null };
-  duration_ms: number;
-  cpu_ms: number | null;
-  peak_memory_mb: number | null;
-  sandbox: AppliedSandbox;
-  warnings: string[];
-}
+/** The execution result shape of DESIGN.md section 4: success and failure look the same. One schema: the type and the tools' output schema. */
+export const ExecutionResultSchema = z.object({
+  status: z.enum(['ok', 'error', 'timeout', 'killed', 'cancelled']),
+  exit_code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z
+    .object({
+      stdout_bytes: z.number(),
+      stderr_bytes: z.number(),
+      /** The first offloaded stream (stdout when it was cut, else stderr). */
+      ref_id: z.string(),
+      stdout_ref_id: z.string().nullable(),
+      stderr_ref_id: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Set when output was cut to head + tail; the whole streams are readable with get_content.'),
+  error: z.object({ name: z.string(), message: z.string(), traceback: z.string().nullable() }).nullable(),
+  duration_ms: z.number(),
+  cpu_ms: z.number().nullable(),
+  peak_memory_mb: z.number().nullable(),
+  sandbox: AppliedSandboxSchema,
+  warnings: z.array(z.string()),
+});
+export type ExecutionResult = z.infer<typeof ExecutionResultSchema>;
 
 const PY_EXCEPTION = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Iteration)\w*)(?::\s?(.*))?$/;
 

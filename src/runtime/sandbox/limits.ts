@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Resource limits of one run (DESIGN.md section 6). Operator defaults and maximums come from the
  * configuration; a call may only ask for stricter values.
@@ -13,20 +15,20 @@ export interface Limits {
 }
 
 /** The sandbox actually applied to a run, as reported in results (`sandbox` field). */
-export interface AppliedSandbox {
-  level: 'process' | 'isolated';
-  network: 'off' | 'on';
-  limits: {
-    timeout_s: number;
-    memory_mb: number | null;
-    cpu_s: number | null;
-    max_processes: number | null;
-    max_file_mb: number | null;
-    max_output_chars: number;
-  };
-  /** How memory and process limits were enforced. */
-  enforcement: 'cgroup' | 'rlimit';
-}
+export const AppliedSandboxSchema = z.object({
+  level: z.enum(['process', 'isolated']),
+  network: z.enum(['off', 'on']),
+  limits: z.object({
+    timeout_s: z.number(),
+    memory_mb: z.number().nullable(),
+    cpu_s: z.number().nullable(),
+    max_processes: z.number().nullable(),
+    max_file_mb: z.number().nullable(),
+    max_output_chars: z.number(),
+  }),
+  enforcement: z.enum(['cgroup', 'rlimit']).describe('How memory and process limits were enforced.'),
+});
+export type AppliedSandbox = z.infer<typeof AppliedSandboxSchema>;
 
 export function describeLimits(limits: Limits): AppliedSandbox['limits'] {
   const mb = (bytes: number | undefined): number | null => (bytes === undefined ? null : Math.round(bytes / 1048576));
