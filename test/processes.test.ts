@@ -56,7 +56,7 @@ describe('background processes', () => {
     const s = sessions[0]!;
     const proc = await call<{ process_id: string }>(s, 'spawn_process', {
       command: ['/usr/bin/python3', '-u', '-c', 'import socket\ns=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)\nwhile True:\n    c,_=s.accept(); c.sendall(b"hello from hangar\\n"); c.close()'],
-      network: true,
+      network: 'on',
     });
     let port = 0;
     await until(async () => {
