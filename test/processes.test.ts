@@ -333,6 +333,12 @@ describe.skipIf(!isolation.available)('background processes in the isolated sand
     expect(await ended(s, exit.process_id)).toMatchObject({ exit_code: 200, signal: null, reason: null });
     const killed = await call<View>(s, 'spawn_process', { command: 'kill -KILL $$' });
     expect(await ended(s, killed.process_id)).toMatchObject({ exit_code: null, signal: 'SIGKILL', reason: null });
+    // The same at level process, where the supervisor's shell is the program's grandparent.
+    const plain = await call<View>(s, 'spawn_process', { command: 'exit 200', sandbox: 'process' });
+    expect(plain.sandbox?.level).toBe('process');
+    expect(await ended(s, plain.process_id)).toMatchObject({ exit_code: 200, signal: null });
+    const plainKilled = await call<View>(s, 'spawn_process', { command: 'kill -KILL $$', sandbox: 'process' });
+    expect(await ended(s, plainKilled.process_id)).toMatchObject({ exit_code: null, signal: 'SIGKILL' });
   });
 
   it('refuses network "on" when the operator denies it, and a lifetime above the operator maximum', async () => {

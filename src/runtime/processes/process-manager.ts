@@ -292,7 +292,13 @@ export class ProcessManager {
     if (typeof command === 'string') return { command: ['/bin/sh', '-c', command, 'sh', ...(request.args ?? [])], program: '/bin/sh' };
     if (!command || command.length === 0) throw new HangarError('INVALID_ARGUMENT', 'command is an empty list; give the program and its arguments');
     const first = command[0] ?? '';
-    return { command: [...command, ...(request.args ?? [])], program: first.includes('/') ? first : '/bin/sh' };
+    return { command: [...command, ...(request.args ?? [])], program: first.includes('/') ? first : this.onPath(first, environment) };
+  }
+
+  /** A bare program name as the sandbox's PATH finds it, so that its toolchain (e.g. /opt/node) can be shown inside. */
+  private onPath(name: string, environment: RunEnvironment | undefined): string {
+    const dirs = [...(environment ? [path.join(environment.envPath, 'bin')] : []), '/usr/local/bin', '/usr/bin', '/bin'];
+    return dirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file)) ?? '/bin/sh';
   }
 
   private extraVariables(env: Record<string, string> | undefined): Record<string, string> {
