@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStdio, tempDir, type StdioSession } from './helpers/cli.js';
@@ -13,7 +14,13 @@ async function ok<T>(name: string, args: Record<string, unknown>): Promise<T> {
   return result.structuredContent as T;
 }
 
-type Status = { phase: string; error: string | null; bootstrap: { command: string; status: string; exit_code: number | null }[]; log_tail: string; process: { running: boolean } | null };
+type Status = {
+  phase: string;
+  error: string | null;
+  bootstrap: { command: string; status: string; exit_code: number | null; output_tail: string }[];
+  log_tail: string;
+  process: { running: boolean; sandbox: { level: string; network: string } | null } | null;
+};
 
 async function finished(jobId: string): Promise<Status> {
   for (let i = 0; i < 300; i++) {
@@ -88,5 +95,34 @@ describe('jobs', () => {
     await finished(job_id);
     const collect = await s.client.callTool({ name: 'job_collect', arguments: { job_id, local_dir: '/tmp/hangar-not-allowed' } });
     expect(JSON.stringify(collect.content)).toMatch(/POLICY_DENIED/);
+  });
+
+  it('runs bootstrap and run in the same sandbox; network off by default, "on" for a phase that asks', async () => {
+    const server = createServer((socket) => socket.end('reached\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const probe = `/usr/bin/python3 -c "import os, socket\ntry:\n    print(os.getcwd(), socket.create_connection(('127.0.0.1', ${port}), timeout=3).recv(20).decode().strip())\nexcept OSError as e:\n    print(os.getcwd(), 'unreachable')"`;
+    try {
+      const { job_id } = await ok<{ job_id: string }>('job_submit', {
+        spec: { bootstrap: { commands: [probe], network: 'on' }, run: { command: probe } },
+      });
+      const status = await finished(job_id);
+      expect(status.phase).toBe('succeeded');
+      expect(status.bootstrap[0]?.output_tail.trim()).toBe('/workspace reached');
+      expect(status.log_tail.trim()).toBe('/workspace unreachable');
+      expect(status.process?.sandbox).toMatchObject({ level: 'isolated', network: 'off' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a job asking for network the operator denies, before anything runs', async () => {
+    const strict = await startStdio({ args: ['--deny-network'] });
+    try {
+      const result = await strict.client.callTool({ name: 'job_submit', arguments: { spec: { bootstrap: { commands: ['pip download x'], network: 'on' }, run: { command: 'true' } } } });
+      expect((result.content as { text: string }[])[0]?.text).toMatch(/^POLICY_DENIED: network "on" is denied/);
+    } finally {
+      await strict.close();
+    }
   });
 });

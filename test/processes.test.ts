@@ -1,14 +1,24 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { probeIsolation } from '../src/runtime/sandbox/bwrap.js';
 import { startStdio, tempDir, CLI, type StdioSession } from './helpers/cli.js';
+import { marker, procsWith, waitNoProcs } from './helpers/procs.js';
+
+const isolation = await probeIsolation();
+if (!isolation.available && process.env.CI === 'true') throw new Error(`CI=true but bubblewrap does not work: ${isolation.reason}`);
+/** In the argv of every process a test spawns (an extra argument), so /proc finds whatever is left. */
+const MARK = marker('hgproc');
 
 type Out = { output: string; offset: number; next_offset: number; running: boolean; exit_code: number | null; rotated_bytes: number; total_bytes: number };
 
 async function call<T>(s: StdioSession, name: string, args: Record<string, unknown>): Promise<T> {
-  const result = await s.client.callTool({ name, arguments: args });
+  const withMark = name === 'spawn_process' ? { ...args, args: [...((args.args as string[] | undefined) ?? []), MARK] } : args;
+  const result = await s.client.callTool({ name, arguments: withMark });
   if (result.isError) throw new Error(JSON.stringify(result.content));
   return result.structuredContent as T;
 }
@@ -26,6 +36,9 @@ describe('background processes', () => {
   const sessions: StdioSession[] = [];
   afterAll(async () => {
     for (const s of sessions) await s.close();
+  });
+  afterEach(async () => {
+    expect(await waitNoProcs(MARK, 5000)).toEqual([]);
   });
 
   it('reads a line every 100 ms with offsets, losing and repeating nothing', async () => {
@@ -56,7 +69,7 @@ describe('background processes', () => {
     const s = sessions[0]!;
     const proc = await call<{ process_id: string }>(s, 'spawn_process', {
       command: ['/usr/bin/python3', '-u', '-c', 'import socket\ns=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)\nwhile True:\n    c,_=s.accept(); c.sendall(b"hello from hangar\\n"); c.close()'],
-      network: true,
+      network: 'on',
     });
     let port = 0;
     await until(async () => {
@@ -77,28 +90,27 @@ describe('background processes', () => {
 
   it('kills a whole tree that ignores SIGTERM', async () => {
     const s = sessions[0]!;
-    const script = "trap '' TERM; (trap '' TERM; setsid sh -c \"trap '' TERM; echo grandchild \\$\\$; sleep 300\" & sleep 300) & echo started; sleep 300";
+    const ignoring = `/usr/bin/python3 -c "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)" ${MARK}`;
+    const script = `trap '' TERM; (trap '' TERM; setsid ${ignoring} & echo grandchild; ${ignoring}) & echo started; ${ignoring}`;
     const proc = await call<{ process_id: string; pid: number }>(s, 'spawn_process', { command: script });
-    let grandchild = 0;
-    await until(async () => {
-      const m = /grandchild (\d+)/.exec((await call<Out>(s, 'process_output', { process_id: proc.process_id })).output);
-      grandchild = Number(m?.[1] ?? 0);
-      return grandchild > 0;
-    });
+    await until(async () => (await procsWith(`signal.SIG_IGN); time.sleep(300)" ${MARK}`)).length >= 3);
     const started = Date.now();
-    const killed = await call<{ running: boolean; signal: string | null }>(s, 'kill_process', { process_id: proc.process_id, grace_s: 0.5 });
+    const killed = await call<{ running: boolean; signal: string | null; reason: string | null }>(s, 'kill_process', { process_id: proc.process_id, grace_s: 0.5 });
     expect(killed.running).toBe(false);
     expect(killed.signal).toBe('SIGKILL');
+    expect(killed.reason).toBe('killed by kill_process (TERM)');
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    await until(async () => !alive(proc.pid) && !alive(grandchild), 3000);
+  });
+
+  it('gives the program a graceful TERM before the grace ends', async () => {
+    const s = sessions[0]!;
+    const proc = await call<{ process_id: string }>(s, 'spawn_process', {
+      command: ['/usr/bin/python3', '-u', '-c', 'import signal,sys,time\ndef bye(*_):\n    print("got TERM", flush=True); sys.exit(0)\nsignal.signal(signal.SIGTERM, bye)\nprint("ready", flush=True)\ntime.sleep(300)'],
+    });
+    await until(async () => (await call<Out>(s, 'process_output', { process_id: proc.process_id })).output.includes('ready'));
+    const killed = await call<{ running: boolean; exit_code: number | null; signal: string | null }>(s, 'kill_process', { process_id: proc.process_id, grace_s: 5 });
+    expect(killed).toMatchObject({ running: false, exit_code: 0, signal: null });
+    expect((await call<Out>(s, 'process_output', { process_id: proc.process_id })).output).toContain('got TERM');
   });
 
   it('rotates the log at its cap and says how much was dropped', async () => {
@@ -210,5 +222,159 @@ describe('background processes', () => {
     await new Promise((resolve) => child.once('exit', resolve));
     expect(() => process.kill(pid, 0)).toThrow();
     await rm(dataDir, { recursive: true, force: true });
+  });
+});
+
+type View = {
+  process_id: string;
+  running: boolean;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  sandbox: { level: string; network: string; limits: Record<string, number | null>; enforcement: string } | null;
+};
+
+/** Waits until the process has ended and returns its final view. */
+async function ended(s: StdioSession, id: string, ms = 20_000): Promise<View> {
+  let view: View | undefined;
+  await until(async () => {
+    view = (await call<{ processes: View[] }>(s, 'list_processes', {})).processes.find((p) => p.process_id === id);
+    return view?.running === false;
+  }, ms);
+  return view!;
+}
+
+describe.skipIf(!isolation.available)('background processes in the isolated sandbox', () => {
+  let s: StdioSession;
+  let server: Server;
+  let port = 0;
+  afterAll(async () => {
+    await s?.close();
+    server?.close();
+  });
+  afterEach(async () => {
+    expect(await waitNoProcs(MARK, 5000)).toEqual([]);
+  });
+
+  it('starts at level isolated by default, network off, no lifetime limit, operator limits', async () => {
+    s = await startStdio();
+    server = createServer((socket) => socket.end('hello from the test\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+    const proc = await call<View>(s, 'spawn_process', { command: 'exit 0' });
+    expect(proc.sandbox).toEqual({
+      level: 'isolated',
+      network: 'off',
+      limits: { timeout_s: null, memory_mb: 1024, cpu_s: null, max_processes: 256, max_file_mb: 1024 },
+      enforcement: 'cgroup',
+    });
+    await ended(s, proc.process_id);
+  });
+
+  const connect = (p: number): string[] => [
+    '/usr/bin/python3',
+    '-c',
+    `import socket\ntry:\n    print(socket.create_connection(("127.0.0.1", ${p}), timeout=3).recv(100).decode().strip())\nexcept OSError as e:\n    print("unreachable", type(e).__name__)`,
+  ];
+
+  it('cannot reach a TCP server on 127.0.0.1 with network off', async () => {
+    const proc = await call<View>(s, 'spawn_process', { command: connect(port) });
+    expect((await ended(s, proc.process_id)).exit_code).toBe(0);
+    expect((await call<Out>(s, 'process_output', { process_id: proc.process_id })).output).toMatch(/^unreachable /);
+  });
+
+  it('reaches it with network "on"', async () => {
+    const proc = await call<View>(s, 'spawn_process', { command: connect(port), network: 'on' });
+    expect(proc.sandbox?.network).toBe('on');
+    await ended(s, proc.process_id);
+    expect((await call<Out>(s, 'process_output', { process_id: proc.process_id })).output).toBe('hello from the test\n');
+  });
+
+  it('sees the workspace at /workspace (cwd may be a subdirectory), writes files the host sees, private /tmp', async () => {
+    await call(s, 'workspace_write_file', { filename: 'sub/keep.txt', content: 'x' });
+    const proc = await call<View>(s, 'spawn_process', {
+      command: `pwd; echo "$HOME $TMPDIR"; echo made > made.txt; echo private > /tmp/${MARK} && cat /tmp/${MARK}`,
+      cwd: 'sub',
+    });
+    expect((await ended(s, proc.process_id)).exit_code).toBe(0);
+    expect((await call<Out>(s, 'process_output', { process_id: proc.process_id })).output).toBe('/workspace/sub\n/workspace /tmp\nprivate\n');
+    expect(existsSync(`/tmp/${MARK}`)).toBe(false);
+    const file = await call<{ content: string }>(s, 'workspace_read_file', { filename: 'sub/made.txt' });
+    expect(file.content).toContain('made');
+  });
+
+  it("has the environment's python first on PATH, and the environment read-only", async () => {
+    const proc = await call<View>(s, 'spawn_process', {
+      command: 'command -v python; echo "$VIRTUAL_ENV"; touch "$VIRTUAL_ENV/written" 2>&1 || echo refused',
+    });
+    await ended(s, proc.process_id);
+    const [python, venv, ...rest] = (await call<Out>(s, 'process_output', { process_id: proc.process_id })).output.trim().split('\n');
+    expect(venv).toMatch(/\/venv$/);
+    expect(python).toBe(`${venv}/bin/python`);
+    expect(rest.join('\n')).toMatch(/Read-only file system[\s\S]*refused/);
+  });
+
+  it('ends a process over memory_mb and says why in list_processes and process_output', async () => {
+    const proc = await call<View>(s, 'spawn_process', {
+      command: ['/usr/bin/python3', '-c', 'import time\nblocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1048576)); time.sleep(0.01)'],
+      memory_mb: 64,
+    });
+    expect(proc.sandbox?.limits.memory_mb).toBe(64);
+    const view = await ended(s, proc.process_id);
+    expect(view).toMatchObject({ exit_code: null, signal: 'SIGKILL', reason: 'memory limit 64 MB exceeded' });
+    const out = await call<Out & { reason: string | null }>(s, 'process_output', { process_id: proc.process_id });
+    expect(out.reason).toBe('memory limit 64 MB exceeded');
+    const { content } = await s.client.callTool({ name: 'list_processes', arguments: {} });
+    expect(JSON.stringify(content)).toContain('memory limit 64 MB exceeded');
+  });
+
+  it('reports exit code 200 as an exit code, and a SIGKILL death as a signal', async () => {
+    const exit = await call<View>(s, 'spawn_process', { command: 'exit 200' });
+    expect(await ended(s, exit.process_id)).toMatchObject({ exit_code: 200, signal: null, reason: null });
+    const killed = await call<View>(s, 'spawn_process', { command: 'kill -KILL $$' });
+    expect(await ended(s, killed.process_id)).toMatchObject({ exit_code: null, signal: 'SIGKILL', reason: null });
+    // The same at level process, where the supervisor's shell is the program's grandparent.
+    const plain = await call<View>(s, 'spawn_process', { command: 'exit 200', sandbox: 'process' });
+    expect(plain.sandbox?.level).toBe('process');
+    expect(await ended(s, plain.process_id)).toMatchObject({ exit_code: 200, signal: null });
+    const plainKilled = await call<View>(s, 'spawn_process', { command: 'kill -KILL $$', sandbox: 'process' });
+    expect(await ended(s, plainKilled.process_id)).toMatchObject({ exit_code: null, signal: 'SIGKILL' });
+  });
+
+  it('refuses network "on" when the operator denies it, and a lifetime above the operator maximum', async () => {
+    const strict = await startStdio({ args: ['--deny-network', '--max-process-lifetime', '30'] });
+    try {
+      const net = await strict.client.callTool({ name: 'spawn_process', arguments: { command: 'true', network: 'on' } });
+      expect((net.content as { text: string }[])[0]?.text).toMatch(/^POLICY_DENIED: network "on" is denied/);
+      const long = await strict.client.callTool({ name: 'spawn_process', arguments: { command: 'true', timeout_s: 60 } });
+      expect((long.content as { text: string }[])[0]?.text).toMatch(/^POLICY_DENIED: timeout_s 60 s is above .* at most 30 s/);
+      const proc = await call<View>(strict, 'spawn_process', { command: 'exit 0' });
+      expect(proc.sandbox?.limits.timeout_s).toBe(30);
+      await ended(strict, proc.process_id);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('kill -9 of the server: a new server re-attaches to the sandboxed tree and kills all of it', async () => {
+    const dataDir = await tempDir();
+    const first = await startStdio({ dataDir });
+    const child = `/usr/bin/python3 -c "import time; time.sleep(300)" ${MARK}`;
+    const proc = await call<View>(first, 'spawn_process', { command: `${child} & ${child} & while :; do echo tick; sleep 0.05; done` });
+    expect(proc.sandbox?.level).toBe('isolated');
+    await until(async () => (await procsWith(`time.sleep(300)" ${MARK}`)).length >= 2);
+    process.kill(first.pid!, 'SIGKILL');
+    await first.close();
+    const second = await startStdio({ dataDir });
+    try {
+      const list = await call<{ processes: View[] }>(second, 'list_processes', {});
+      expect(list.processes.find((p) => p.process_id === proc.process_id)?.running).toBe(true);
+      const killed = await call<View>(second, 'kill_process', { process_id: proc.process_id, grace_s: 1 });
+      expect(killed.running).toBe(false);
+      expect(await waitNoProcs(MARK, 3000)).toEqual([]);
+    } finally {
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

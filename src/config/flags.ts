@@ -57,5 +57,6 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { ...spec('cgroups', 'cgroups', 'boolean', 'use cgroups for limits and process tracking where writable (default on)'), negation: 'no-cgroups' },
   spec('allow-dir', 'allowDirs', 'list', 'comma list of host directories jobs may sync from and collect into (default none)'),
   { ...spec('kill-processes-on-exit', 'killProcessesOnExit', 'boolean', 'end background processes when the server stops (default: they keep running)'), negation: 'no-kill-processes-on-exit' },
+  spec('max-process-lifetime', 'maxProcessLifetime', 'number', 'seconds a background process may run (its default and the largest timeout_s it may ask for; default: no limit)'),
   spec('process-log-max-mb', 'processLogMaxMb', 'number', 'MB of output kept per background process, oldest rotated away (default 64)'),
 ];

@@ -70,6 +70,8 @@ export const ConfigSchema = z
     /** Host directories that jobs may read (sync) or write (collect); none by default. */
     allowDirs: z.array(z.string().min(1).refine((d) => path.isAbsolute(d), 'must be an absolute path')).default([]),
     killProcessesOnExit: z.boolean().default(false),
+    /** Lifetime limit of background processes in seconds: none by default (they run until killed). */
+    maxProcessLifetime: z.number().positive().max(604_800).optional(),
     processLogMaxMb: z.number().positive().max(1_000_000).default(64),
     installTimeout: z.number().positive().max(86_400).default(900),
     pipIndexUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),

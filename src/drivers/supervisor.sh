@@ -6,6 +6,9 @@
 # (DIR/output.log.000000, ...) of SEGMENT_BYTES and keeps the last KEEP_SEGMENTS: segment k holds
 # bytes [k*SEGMENT_BYTES, (k+1)*SEGMENT_BYTES) of the whole output, so byte offsets stay valid
 # after old segments are rotated away. DIR/output.log links to the segment being written.
+# COMMAND is launcher → [bubblewrap →] reaper → program; the reaper (drivers/reaper.py) writes how
+# the program ended ("exit N" / "signal N") to fd 3, which goes to DIR/program_status: this shell's
+# `wait` (and bubblewrap) report a death by signal N as 128 + N, the same as an exit code.
 dir=$1 seg=$2 keep=$3 capture=$4 timeout=$5
 shift 6
 fifo="$dir/output.fifo"
@@ -39,9 +42,9 @@ fi
 # setsid: the process leads its own session and group, so a kill reaches its whole tree and never
 # this supervisor. With a timeout, coreutils timeout sends TERM, then KILL 5 s later.
 if [ "$timeout" != 0 ]; then
-  /usr/bin/setsid /usr/bin/timeout -k 5 "$timeout" "$@" > "$out" 2>&1 < /dev/null &
+  /usr/bin/setsid /usr/bin/timeout -k 5 "$timeout" "$@" > "$out" 2>&1 < /dev/null 3> "$dir/program_status" &
 else
-  /usr/bin/setsid "$@" > "$out" 2>&1 < /dev/null &
+  /usr/bin/setsid "$@" > "$out" 2>&1 < /dev/null 3> "$dir/program_status" &
 fi
 child=$!
 echo "$child" > "$dir/pid.tmp" && mv -f "$dir/pid.tmp" "$dir/pid"

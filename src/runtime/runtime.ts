@@ -72,12 +72,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const audit = new AuditLog(layout.auditLog);
   const locator: WorkspaceLocator = fromEnvManager(envs);
   const workspaces = new WorkspaceFiles(locator);
-  const processes = new ProcessManager({ config, layout, cgroups, languages, locator, logger, hostEnv });
+  const processes = new ProcessManager({ config, layout, cgroups, languages, exec, locator, logger, hostEnv });
   await processes.init();
   locator.onBeforeDestroy?.(async (envId) => {
     await processes.killEnv(envId);
   });
-  const jobs = new JobRunner({ config, layout, exec, processes, workspaces, logger });
+  const jobs = new JobRunner({ config, layout, exec, processes, workspaces, locator, logger });
   await jobs.init();
   const sessions = new SessionManager({
     config,

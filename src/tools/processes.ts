@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { READ_ONLY, RUNS_CODE, defineTool, type ReplyBlock } from './define.js';
-import { safeString } from './schemas.js';
+import { policyRequest, safeString, sandboxArgs } from './schemas.js';
 import { envIdRequired } from './workspace.js';
 
 /** The processes toolset: background processes that outlive calls and server restarts, and jobs. */
@@ -16,8 +16,26 @@ const ProcessSchema = z.object({
   signal: z.string().nullable(),
   ended_at: z.string().nullable(),
   reason: z.string().nullable(),
+  sandbox: z
+    .object({
+      level: z.enum(['process', 'isolated']),
+      network: z.enum(['off', 'on']),
+      limits: z.object({
+        timeout_s: z.number().nullable(),
+        memory_mb: z.number().nullable(),
+        cpu_s: z.number().nullable(),
+        max_processes: z.number().nullable(),
+        max_file_mb: z.number().nullable(),
+      }),
+      enforcement: z.enum(['cgroup', 'rlimit']),
+    })
+    .nullable()
+    .describe('The sandbox applied: level, network and limits (timeout_s null: runs until killed).'),
   warnings: z.array(z.string()),
 });
+
+/** The sandbox arguments of one-shot runs, but timeout_s is a lifetime here, and the output cap is the log's. */
+const processSandboxArgs = (({ max_output_chars: _, ...rest }) => rest)(sandboxArgs);
 
 const processIdArg = z.string().max(64).describe('The process_id spawn_process returned.');
 
@@ -27,7 +45,9 @@ const spawnProcess = defineTool({
   description:
     'Start a long-running background process (server, training run, watcher) in the workspace and return at once with its process_id. ' +
     'Give command (an argv array, or a string run by sh -c) or script_path (a workspace file; language from the extension). ' +
-    'Output goes to a capped log read with process_output; the process keeps running across server restarts.',
+    'Output goes to a capped log read with process_output; the process keeps running across server restarts. ' +
+    'It runs in the environment\'s sandbox like run_code (at level isolated: the workspace read-write at /workspace, the environment read-only, ' +
+    'private /tmp, no network unless network "on"); limits cover its whole process tree. Returns the applied sandbox.',
   toolset: 'processes',
   input: z.object({
     env_id: envIdRequired,
@@ -38,8 +58,13 @@ const spawnProcess = defineTool({
     cwd: safeString('cwd', 4096).optional().describe('Working directory relative to the workspace.'),
     env: z.record(z.string().max(128), safeString('an env value', 100_000)).optional(),
     capture_output: z.boolean().default(true),
-    network: z.boolean().optional(),
-    timeout_s: z.number().positive().max(604_800).optional().describe('End the process (TERM, then KILL 5 s later) after this many seconds; default: none.'),
+    ...processSandboxArgs,
+    timeout_s: z
+      .number()
+      .positive('timeout_s must be above 0')
+      .max(604_800)
+      .optional()
+      .describe("Lifetime limit in seconds: the process is ended after it. Default: none (runs until killed), or the operator's --max-process-lifetime."),
   }),
   output: ProcessSchema,
   annotations: RUNS_CODE,
@@ -53,11 +78,12 @@ const spawnProcess = defineTool({
       cwd: args.cwd,
       env: args.env,
       captureOutput: args.capture_output,
-      network: args.network,
+      policy: policyRequest({ ...args, timeout_s: undefined }),
       timeoutS: args.timeout_s,
     });
     const warn = view.warnings.map((w) => `\n[warning] ${w}`).join('');
-    return { structured: view, blocks: [{ type: 'text', text: `started ${view.process_id} (pid ${view.pid}): ${view.command.join(' ').slice(0, 200)}${warn}` }] };
+    const where = view.sandbox ? ` [${view.sandbox.level}, network ${view.sandbox.network}]` : '';
+    return { structured: view, blocks: [{ type: 'text', text: `started ${view.process_id} (pid ${view.pid})${where}: ${view.command.join(' ').slice(0, 200)}${warn}` }] };
   },
 });
 
@@ -73,7 +99,7 @@ const listProcesses = defineTool({
     const processes = await ctx.runtime.processes.list(args.env_id);
     const text =
       processes
-        .map((p) => `${p.process_id} ${p.running ? 'running' : `ended (${p.exit_code !== null ? `exit ${p.exit_code}` : (p.signal ?? 'unknown')})`} pid ${p.pid} ${p.name}`)
+        .map((p) => `${p.process_id} ${p.running ? 'running' : `ended (${p.exit_code !== null ? `exit ${p.exit_code}` : (p.signal ?? 'unknown')}${p.reason ? `: ${p.reason}` : ''})`} pid ${p.pid} ${p.name}${p.sandbox ? ` [${p.sandbox.level}, network ${p.sandbox.network}]` : ''}`)
         .join('\n') || '(no processes)';
     return { structured: { processes }, blocks: [{ type: 'text', text }] };
   },
@@ -102,6 +128,7 @@ const processOutput = defineTool({
     running: z.boolean(),
     exit_code: z.number().nullable(),
     signal: z.string().nullable(),
+    reason: z.string().nullable().describe('Why the process ended, when it did not end by itself (memory limit, lifetime, kill_process).'),
     log_cap_bytes: z.number(),
   }),
   annotations: READ_ONLY,
@@ -109,7 +136,7 @@ const processOutput = defineTool({
     const out = await ctx.runtime.processes.output(args.process_id, args.tail_lines, args.offset);
     const notes: string[] = [];
     if (out.rotated_bytes > 0) notes.push(`[${out.rotated_bytes} bytes before this were rotated away (log cap ${out.log_cap_bytes} bytes)]`);
-    const state = out.running ? 'running' : `ended (${out.exit_code !== null ? `exit ${out.exit_code}` : (out.signal ?? 'unknown')})`;
+    const state = out.running ? 'running' : `ended (${out.exit_code !== null ? `exit ${out.exit_code}` : (out.signal ?? 'unknown')}${out.reason ? `: ${out.reason}` : ''})`;
     const text = [...notes, out.output.replace(/\n$/, ''), `[${state}; next_offset ${out.next_offset} of ${out.total_bytes}]`].filter(Boolean).join('\n');
     return { structured: out, blocks: [{ type: 'text', text }] };
   },
@@ -141,8 +168,9 @@ const jobSubmit = defineTool({
   description:
     'Run a declarative job in the background: sync host directories into the workspace (inside the operator\'s --allow-dir roots), run bootstrap commands ' +
     '(a failure stops the job), then the run command as a background process; artifacts are collected with job_collect. Returns job_id; poll job_status. ' +
-    'spec: { sync: [{ local_dir, remote_dir, exclude }], bootstrap: { commands, cwd, env, timeout_s_per_command, fail_fast }, ' +
-    'run: { command, cwd, env, log_path, timeout_s }, artifacts: [path | { remote_path } | { remote_dir }] }; remote paths are relative to the workspace.',
+    'spec: { sandbox?, sync: [{ local_dir, remote_dir, exclude }], bootstrap: { commands, cwd, env, timeout_s_per_command, fail_fast, network }, ' +
+    'run: { command, cwd, env, log_path, timeout_s, network }, artifacts: [path | { remote_path } | { remote_dir }] }; remote paths are relative to the workspace. ' +
+    'Every command runs in the environment\'s sandbox (sandbox: "isolated" | "process", default the operator\'s); network is "off" unless a phase asks "on" (e.g. bootstrap installs) and the operator allows it.',
   toolset: 'processes',
   input: z.object({ spec: z.record(z.string(), z.unknown()).describe('The job spec (see the description).'), env_id: envIdRequired }),
   output: z.object({ job_id: z.string(), phase: z.string() }),

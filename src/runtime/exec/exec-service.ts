@@ -7,26 +7,20 @@ import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { LanguageEntry, RunFiles } from '../languages/table.js';
 import type { CgroupSupport } from '../sandbox/cgroups.js';
-import { buildRunEnvironment } from '../sandbox/environment.js';
 import { bwrapArgs, probeIsolation, SANDBOX_PATHS, toolchainMounts, type IsolationSupport } from '../sandbox/bwrap.js';
 import { describeLimits, type AppliedSandbox, type Limits } from '../sandbox/limits.js';
 import { resolvePolicy, type PolicyRequest, type RunPolicy } from '../sandbox/policy.js';
 import type { DataLayout } from '../store/layout.js';
-import { isWithin, resolveInside } from '../workspaces/safe-path.js';
+import { resolveInside } from '../workspaces/safe-path.js';
 import { prepareSource, sourceFileName } from './prepare-source.js';
 import { toExecutionResult, type ExecutionResult } from './result.js';
+import { pathView, viewEnvironment, type PathView, type RunEnvironment } from './run-view.js';
 import { spawnProcess, type RunningProcess } from './spawn.js';
 import { rejectedSource, runSteps, type Step } from './steps.js';
 
 type OnOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 
-/** The environment a run belongs to: its interpreter runs Python, its workspace is the working directory. */
-export interface RunEnvironment {
-  pythonPath: string;
-  /** The python env directory (venv or conda prefix): its bin/ goes first on PATH. */
-  envPath: string;
-  workspacePath: string;
-}
+export type { RunEnvironment } from './run-view.js';
 
 export interface RunCodeRequest {
   language: string;
@@ -102,16 +96,10 @@ interface SourceRun {
   onOutput?: OnOutput;
 }
 
-/**
- * Where a run's host directories appear to the program: at level isolated, at fixed paths inside
- * the sandbox (no host path leaks in); at level process, where they are.
- */
-interface RunView {
-  isolated: boolean;
+/** Where a run's host directories appear to the program (see run-view.ts). */
+interface RunView extends PathView {
   cwd: string;
   dirs: RunDirs;
-  /** The path the program sees for a host path inside one of the run's directories. */
-  inside(hostPath: string): string;
 }
 
 const BUILD_INSIDE = '/build';
@@ -228,27 +216,11 @@ export class ExecService {
       [dirs.tmp, SANDBOX_PATHS.tmp],
       [dirs.build, BUILD_INSIDE],
     ];
-    return {
-      isolated,
-      cwd,
-      dirs,
-      inside(hostPath) {
-        if (!isolated) return hostPath;
-        for (const [host, inner] of mounts) {
-          if (isWithin(host, hostPath)) return path.posix.join(inner, path.relative(host, hostPath));
-        }
-        return hostPath;
-      },
-    };
+    return { ...pathView(isolated, mounts), cwd, dirs };
   }
 
   private environmentFor(view: RunView, environment: RunEnvironment | undefined, extra: Record<string, string>): Record<string, string> {
-    return buildRunEnvironment(this.deps.hostEnv, {
-      home: view.inside(view.cwd),
-      tmpDir: view.inside(view.dirs.tmp),
-      pathPrefix: environment ? [path.join(environment.envPath, 'bin')] : [],
-      extra: { ...(environment ? { VIRTUAL_ENV: environment.envPath } : {}), ...extra },
-    });
+    return viewEnvironment(this.deps.hostEnv, view, { home: view.cwd, tmpDir: view.dirs.tmp, environment, extra });
   }
 
   /** Compile (where the language needs it) and run one source, within one deadline. */

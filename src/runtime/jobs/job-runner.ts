@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { ProcessManager } from '../processes/process-manager.js';
 import type { DataLayout } from '../store/layout.js';
 import type { WorkspaceFiles } from '../workspaces/files.js';
+import type { WorkspaceLocator } from '../workspaces/locator.js';
 import { globMatcher } from '../workspaces/glob.js';
 import { resolveInside } from '../workspaces/safe-path.js';
 import { JOB_RECORD, type CommandResult, type JobRecord } from './record.js';
@@ -20,6 +21,8 @@ export interface JobRunnerDeps {
   exec: ExecService;
   processes: ProcessManager;
   workspaces: WorkspaceFiles;
+  /** The environment's python env: bootstrap commands see it as the run does (first on PATH, read-only). */
+  locator: WorkspaceLocator;
   logger: Logger;
 }
 
@@ -78,7 +81,9 @@ export class JobRunner {
     const paths = [...spec.sync.map((s) => s.remote_dir), spec.bootstrap?.cwd ?? '', spec.run.cwd, ...(spec.run.log_path ? [spec.run.log_path] : []), ...spec.artifacts.map(artifactPath)];
     for (const p of paths) await resolveInside(root, p, 'path');
     const perCommand = spec.bootstrap?.timeout_s_per_command;
-    if (perCommand !== undefined) await this.deps.exec.policyFor({ timeoutS: perCommand });
+    // Both phases run under the same policy; a network or level the operator forbids fails here, before anything runs.
+    await this.deps.exec.policyFor({ timeoutS: perCommand, sandbox: spec.sandbox, network: spec.bootstrap?.network });
+    await this.deps.exec.policyFor({ sandbox: spec.sandbox, network: spec.run.network });
 
     const now = new Date().toISOString();
     const record: JobRecord = {
@@ -136,8 +141,10 @@ export class JobRunner {
       const results: CommandResult[] = [];
       const cwd = await resolveInside(root, spec.bootstrap.cwd, 'bootstrap.cwd');
       let failed: CommandResult | undefined;
+      const environment = await this.deps.locator.runEnvironment?.(envId);
+      const policy = { timeoutS: spec.bootstrap.timeout_s_per_command, sandbox: spec.sandbox, network: spec.bootstrap.network };
       for (const command of spec.bootstrap.commands) {
-        const result = await this.deps.exec.runCommand({ command: toArgv(command), cwd, env: spec.bootstrap.env, policy: { timeoutS: spec.bootstrap.timeout_s_per_command }, signal });
+        const result = await this.deps.exec.runCommand({ command: toArgv(command), cwd, env: spec.bootstrap.env, environment, policy, signal });
         const tail = `${result.stdout}${result.stderr ? `\n[stderr]\n${result.stderr}` : ''}`;
         const entry = { command: typeof command === 'string' ? command : command.join(' '), status: result.status, exit_code: result.exit_code, duration_ms: result.duration_ms, output_tail: tail.slice(-4000) };
         results.push(entry);
@@ -155,7 +162,15 @@ export class JobRunner {
       record = await this.save(record, { phase: 'running' });
     }
 
-    const proc = await this.deps.processes.spawn({ envId, command: toArgv(spec.run.command), cwd: spec.run.cwd, env: spec.run.env, timeoutS: spec.run.timeout_s, name: `job ${record.job_id}` });
+    const proc = await this.deps.processes.spawn({
+      envId,
+      command: toArgv(spec.run.command),
+      cwd: spec.run.cwd,
+      env: spec.run.env,
+      timeoutS: spec.run.timeout_s,
+      policy: { sandbox: spec.sandbox, network: spec.run.network },
+      name: `job ${record.job_id}`,
+    });
     record = await this.save(record, { process_id: proc.process_id });
     await this.watchRun(record);
   }

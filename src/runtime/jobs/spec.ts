@@ -8,8 +8,11 @@ import { isWithin } from '../workspaces/safe-path.js';
 const commandSchema = z.union([z.string().min(1).max(100_000), z.array(z.string().max(100_000)).min(1).max(1000)]);
 const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'env names are letters, digits and "_"'), z.string().max(100_000)).default({});
 const rel = z.string().max(4096);
+const network = z.enum(['off', 'on']).default('off');
 
 export const JobSpecSchema = z.object({
+  /** The sandbox level of every command (default: the operator's); network is chosen per phase below. */
+  sandbox: z.enum(['process', 'isolated']).optional(),
   sync: z
     .array(z.object({ local_dir: z.string().min(1).max(4096), remote_dir: rel.default(''), exclude: z.array(z.string().max(256)).max(100).default([]) }))
     .max(20)
@@ -21,9 +24,11 @@ export const JobSpecSchema = z.object({
       env: envSchema,
       timeout_s_per_command: z.number().positive().optional(),
       fail_fast: z.boolean().default(true),
+      /** "on" for installs that download (if the operator allows network). */
+      network,
     })
     .optional(),
-  run: z.object({ command: commandSchema, cwd: rel.default(''), env: envSchema, log_path: rel.optional(), timeout_s: z.number().positive().max(604800).optional() }),
+  run: z.object({ command: commandSchema, cwd: rel.default(''), env: envSchema, log_path: rel.optional(), timeout_s: z.number().positive().max(604800).optional(), network }),
   artifacts: z.array(z.union([rel, z.object({ remote_path: rel }), z.object({ remote_dir: rel })])).max(200).default([]),
 });
 

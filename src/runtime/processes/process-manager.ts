@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -7,22 +7,30 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/schema.js';
 import { HangarError } from '../errors.js';
+import type { ExecService } from '../exec/exec-service.js';
 import { isSameProcessAlive, readProc } from '../exec/procfs.js';
+import { pathView, viewEnvironment, type PathView, type RunEnvironment } from '../exec/run-view.js';
 import { prepareLaunch } from '../exec/spawn.js';
 import { isWellFormedId, newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
-import { RunCgroup, type CgroupSupport } from '../sandbox/cgroups.js';
-import { buildRunEnvironment } from '../sandbox/environment.js';
+import { bwrapArgs, SANDBOX_PATHS, toolchainMounts } from '../sandbox/bwrap.js';
+import { RunCgroup, type CgroupMetrics, type CgroupSupport } from '../sandbox/cgroups.js';
+import type { PolicyRequest, RunPolicy } from '../sandbox/policy.js';
 import type { DataLayout } from '../store/layout.js';
 import type { WorkspaceLocator } from '../workspaces/locator.js';
 import { resolveInside } from '../workspaces/safe-path.js';
 import { readFromOffset, readTail, type LogChunk } from './log-reader.js';
-import { PROCESS_RECORD, type ProcessRecord } from './record.js';
+import { PROCESS_RECORD, type ProcessRecord, type ProcessSandbox } from './record.js';
 import { killTree, signalAll, treeMembers } from './tree.js';
 
 /** src/drivers/supervisor.sh, from src/runtime/processes or dist/runtime/processes alike. */
 const SUPERVISOR = fileURLToPath(new URL('../../../src/drivers/supervisor.sh', import.meta.url));
+/** src/drivers/reaper.py: passed with -c, so it needs no mount inside the sandbox. */
+const REAPER = fileURLToPath(new URL('../../../src/drivers/reaper.py', import.meta.url));
+/** A system python runs the reaper: under /usr, so it is visible inside the sandbox as well. */
+const REAPER_PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
+const MAX_LIFETIME_S = 7 * 86400;
 const KEEP_SEGMENTS = 2;
 const MAX_OUTPUT_BYTES = 256 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -37,7 +45,9 @@ export interface SpawnBackgroundRequest {
   cwd?: string;
   env?: Record<string, string>;
   captureOutput?: boolean;
-  network?: boolean;
+  /** Sandbox level, network and limits asked for (checked against the operator's policy); its timeoutS is ignored. */
+  policy?: PolicyRequest;
+  /** Lifetime limit in seconds; omitted: the operator's --max-process-lifetime, else none. */
   timeoutS?: number;
 }
 
@@ -53,6 +63,8 @@ export interface ProcessView {
   signal: string | null;
   ended_at: string | null;
   reason: string | null;
+  /** The sandbox applied (null for processes started before background processes were sandboxed). */
+  sandbox: ProcessSandbox | null;
   warnings: string[];
 }
 
@@ -61,6 +73,8 @@ export interface ProcessOutput extends LogChunk {
   running: boolean;
   exit_code: number | null;
   signal: string | null;
+  /** Why it ended when it did not end by itself (a limit, its lifetime, kill_process). */
+  reason: string | null;
   log_cap_bytes: number;
 }
 
@@ -69,6 +83,8 @@ export interface ProcessManagerDeps {
   layout: DataLayout;
   cgroups: CgroupSupport;
   languages: LanguageRegistry;
+  /** The sandbox policy and bubblewrap support of one-shot runs, applied to background processes too. */
+  exec: Pick<ExecService, 'policyFor' | 'isolation'>;
   locator: WorkspaceLocator;
   logger: Logger;
   hostEnv: NodeJS.ProcessEnv;
@@ -80,13 +96,34 @@ function signalName(number: number): string | null {
 }
 
 /**
+ * How the program ended: the reaper's report ("exit N" / "signal N") when there is one; else the
+ * supervisor's status, where 128 + N can only be read as signal N (the reaper was killed with the
+ * tree, or no system python was found).
+ */
+function programEnd(report: string, supervisorStatus: number): { exit_code: number | null; signal: string | null } {
+  const match = /^(exit|signal) (\d+)$/.exec(report.trim());
+  if (match) {
+    const n = Number(match[2]);
+    return match[1] === 'exit' ? { exit_code: n, signal: null } : { exit_code: null, signal: signalName(n) ?? `signal ${n}` };
+  }
+  const bySignal = supervisorStatus > 128 && supervisorStatus < 128 + 65;
+  return { exit_code: bySignal ? null : supervisorStatus, signal: bySignal ? signalName(supervisorStatus - 128) : null };
+}
+
+/**
  * Background processes (spawn_process): started through the shared launch path, watched by a
  * detached supervisor that records the exit status on disk. Nothing lives only in this object's
  * memory: every state is read back from process.json, the pid (+ start time) and exit_status, so a
  * new server re-attaches by reading the same files.
  */
 export class ProcessManager {
-  constructor(private readonly deps: ProcessManagerDeps) {}
+  /** The reaper's program and source, or undefined where no system python exists (then exit codes above 128 read as signals). */
+  private readonly reaper: string[] | undefined;
+
+  constructor(private readonly deps: ProcessManagerDeps) {
+    const python = REAPER_PYTHONS.find((file) => existsSync(file));
+    this.reaper = python ? [python, '-I', '-S', '-c', readFileSync(REAPER, 'utf8')] : undefined;
+  }
 
   private dir(id: string): string {
     return this.deps.layout.process(id);
@@ -122,35 +159,50 @@ export class ProcessManager {
 
   async spawn(request: SpawnBackgroundRequest): Promise<ProcessView> {
     const workspace = await this.deps.locator.workspacePath(request.envId);
+    const environment = await this.deps.locator.runEnvironment?.(request.envId);
     const cwd = await resolveInside(workspace, request.cwd ?? '', 'cwd');
-    const command = await this.commandLine(request, workspace);
-    const warnings: string[] = [];
-    if (request.network === false) warnings.push('network isolation needs the isolated sandbox, not available here: the process has network access');
-    if (request.timeoutS !== undefined && (!(request.timeoutS > 0) || request.timeoutS > 7 * 86400)) {
-      throw new HangarError('INVALID_ARGUMENT', 'timeout_s must be above 0 and at most 604800 (7 days)');
-    }
+    const lifetimeS = this.lifetime(request.timeoutS);
+    const policy = await this.deps.exec.policyFor({ ...request.policy, timeoutS: undefined });
+    const isolated = policy.level === 'isolated';
+    const extra = this.extraVariables(request.env);
 
     const id = newId('proc');
     const dir = this.dir(id);
-    await mkdir(path.join(dir, 'tmp'), { recursive: true });
-    const env = this.environment(request, workspace, path.join(dir, 'tmp'));
-    const limits = {
-      timeoutMs: 0,
-      fileSizeBytes: this.deps.config.maxFileMb * 1048576,
-      openFiles: this.deps.config.maxOpenFiles,
-      maxOutputChars: this.deps.config.maxOutputChars,
-    };
-    const { group, argv } = await prepareLaunch(this.deps.cgroups, command, limits);
+    const tmpDir = path.join(dir, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    // At level isolated the workspace is /workspace and /tmp is a private tmpfs standing for tmpDir.
+    const view = pathView(isolated, [
+      [workspace, SANDBOX_PATHS.work],
+      [tmpDir, SANDBOX_PATHS.tmp],
+    ]);
+    const { command, program } = await this.commandLine(request, workspace, view, environment);
+    const env = viewEnvironment(this.deps.hostEnv, view, { home: workspace, tmpDir, environment, extra });
+    const warnings = [...policy.warnings];
+    if (!this.reaper) warnings.push('no system python3 for the reaper: an exit code above 128 will read as a signal');
+    let inner = [...(this.reaper ?? []), ...command];
+    if (isolated) {
+      const { bwrap } = await this.deps.exec.isolation();
+      const readOnly = [...(await toolchainMounts(program)), ...(environment ? [environment.envPath, ...(await toolchainMounts(environment.pythonPath))] : [])];
+      inner = [
+        ...bwrapArgs({ bwrap: bwrap ?? '/usr/bin/bwrap', workDir: workspace, chdir: view.inside(cwd), network: policy.network, tmpBytes: policy.tmpBytes, readOnly: [...new Set(readOnly)], env }),
+        ...inner,
+      ];
+    }
+    // No timer here: the lifetime limit is the supervisor's (it must hold while no server runs).
+    const { group, argv } = await prepareLaunch(this.deps.cgroups, inner, { ...policy.limits, timeoutMs: 0 });
     const capture = request.captureOutput ?? true;
     const supervisor = spawn(
       '/bin/sh',
-      [SUPERVISOR, dir, String(this.segmentBytes), String(KEEP_SEGMENTS), capture ? '1' : '0', String(Math.ceil(request.timeoutS ?? 0)), '--', ...argv],
+      [SUPERVISOR, dir, String(this.segmentBytes), String(KEEP_SEGMENTS), capture ? '1' : '0', String(lifetimeS ?? 0), '--', ...argv],
       { cwd, env, detached: true, stdio: 'ignore' },
     );
     supervisor.unref();
     const supervisorPid = await new Promise<number>((resolve, reject) => {
       supervisor.once('spawn', () => resolve(supervisor.pid ?? -1));
       supervisor.once('error', reject);
+    }).catch(async (error: unknown) => {
+      await group?.remove();
+      throw error;
     });
     const pid = await this.waitForPid(dir, supervisorPid);
     const [info, supInfo] = await Promise.all([readProc(pid), readProc(supervisorPid)]);
@@ -165,16 +217,42 @@ export class ProcessManager {
       supervisor_pid: supervisorPid,
       supervisor_start_time: supInfo?.startTime ?? 0,
       started_at: new Date().toISOString(),
-      timeout_s: request.timeoutS ?? null,
+      timeout_s: lifetimeS ?? null,
       capture_output: capture,
       segment_bytes: this.segmentBytes,
       keep_segments: KEEP_SEGMENTS,
       cgroup: group && this.deps.cgroups.mode !== 'none' ? { mode: this.deps.cgroups.mode, dirs: group.directories() } : null,
+      sandbox: this.appliedSandbox(policy, lifetimeS, group !== undefined),
       kill_requested: null,
       ended: null,
     };
     await PROCESS_RECORD.write(path.join(dir, 'process.json'), record);
     return { ...this.view(await this.refresh(record)), warnings };
+  }
+
+  /** Background processes run until killed unless the call or the operator (--max-process-lifetime) sets a lifetime. */
+  private lifetime(asked: number | undefined): number | undefined {
+    const ceiling = this.deps.config.maxProcessLifetime;
+    if (asked === undefined) return ceiling === undefined ? undefined : Math.ceil(ceiling);
+    if (!(asked > 0) || asked > MAX_LIFETIME_S) throw new HangarError('INVALID_ARGUMENT', `timeout_s must be above 0 and at most ${MAX_LIFETIME_S} (7 days)`);
+    if (ceiling !== undefined && asked > ceiling) throw new HangarError('POLICY_DENIED', `timeout_s ${asked} s is above the operator's maximum lifetime of background processes; ask for at most ${ceiling} s`);
+    return Math.ceil(asked);
+  }
+
+  private appliedSandbox(policy: RunPolicy, lifetimeS: number | undefined, cgroup: boolean): ProcessSandbox {
+    const mb = (bytes: number | undefined): number | null => (bytes === undefined ? null : Math.round(bytes / 1048576));
+    return {
+      level: policy.level,
+      network: policy.network,
+      limits: {
+        timeout_s: lifetimeS ?? null,
+        memory_mb: mb(policy.limits.memoryBytes),
+        cpu_s: policy.limits.cpuSeconds ?? null,
+        max_processes: policy.limits.maxProcesses ?? null,
+        max_file_mb: mb(policy.limits.fileSizeBytes),
+      },
+      enforcement: cgroup ? 'cgroup' : 'rlimit',
+    };
   }
 
   private async waitForPid(dir: string, supervisorPid: number): Promise<number> {
@@ -187,7 +265,13 @@ export class ProcessManager {
     throw new HangarError('INTERNAL', 'the process supervisor did not start the process; see hangar doctor');
   }
 
-  private async commandLine(request: SpawnBackgroundRequest, workspace: string): Promise<string[]> {
+  /** The program's argv, naming paths as the program sees them, and the program whose toolchain must be visible. */
+  private async commandLine(
+    request: SpawnBackgroundRequest,
+    workspace: string,
+    view: PathView,
+    environment: RunEnvironment | undefined,
+  ): Promise<{ command: string[]; program: string }> {
     const { command, scriptPath } = request;
     if ((command === undefined) === (scriptPath === undefined)) {
       throw new HangarError('INVALID_ARGUMENT', 'give exactly one of command (argv array or shell string) and script_path');
@@ -200,23 +284,30 @@ export class ProcessManager {
       if (entry.compile || entry.transform || entry.rewrite) {
         throw new HangarError('LANGUAGE_UNAVAILABLE', `${entry.id} scripts need a build step first; build with workspace_run_script or a command, then spawn the program with command`);
       }
-      const python = entry.id === 'python' ? await this.deps.locator.pythonPath?.(request.envId) : undefined;
+      const python = entry.id === 'python' ? (environment?.pythonPath ?? (await this.deps.locator.pythonPath?.(request.envId))) : undefined;
       const tool = python ?? (await this.deps.languages.resolve(entry.id)).tool;
-      const dir = path.dirname(file);
-      return entry.command(tool, { source: file, buildDir: dir, tmpDir: dir, code: '' }, request.args ?? []);
+      const dir = view.inside(path.dirname(file));
+      return { command: entry.command(tool, { source: view.inside(file), buildDir: dir, tmpDir: dir, code: '' }, request.args ?? []), program: tool };
     }
-    if (typeof command === 'string') return ['/bin/sh', '-c', command, 'sh', ...(request.args ?? [])];
+    if (typeof command === 'string') return { command: ['/bin/sh', '-c', command, 'sh', ...(request.args ?? [])], program: '/bin/sh' };
     if (!command || command.length === 0) throw new HangarError('INVALID_ARGUMENT', 'command is an empty list; give the program and its arguments');
-    return [...command, ...(request.args ?? [])];
+    const first = command[0] ?? '';
+    return { command: [...command, ...(request.args ?? [])], program: first.includes('/') ? first : this.onPath(first, environment) };
   }
 
-  private environment(request: SpawnBackgroundRequest, workspace: string, tmpDir: string): Record<string, string> {
+  /** A bare program name as the sandbox's PATH finds it, so that its toolchain (e.g. /opt/node) can be shown inside. */
+  private onPath(name: string, environment: RunEnvironment | undefined): string {
+    const dirs = [...(environment ? [path.join(environment.envPath, 'bin')] : []), '/usr/local/bin', '/usr/bin', '/bin'];
+    return dirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file)) ?? '/bin/sh';
+  }
+
+  private extraVariables(env: Record<string, string> | undefined): Record<string, string> {
     const extra: Record<string, string> = {};
-    for (const [key, value] of Object.entries(request.env ?? {})) {
+    for (const [key, value] of Object.entries(env ?? {})) {
       if (!ENV_NAME.test(key)) throw new HangarError('INVALID_ARGUMENT', `env name "${key.slice(0, 40)}" is not a valid variable name`);
       extra[key] = value;
     }
-    return buildRunEnvironment(this.deps.hostEnv, { home: workspace, tmpDir, extra: { ...extra } });
+    return extra;
   }
 
   private async records(): Promise<ProcessRecord[]> {
@@ -240,17 +331,18 @@ export class ProcessManager {
     if (record.ended) return record;
     const dir = this.dir(record.process_id);
     const status = await readFile(path.join(dir, 'exit_status'), 'utf8').catch(() => undefined);
+    const group = record.cgroup ? RunCgroup.reopen(record.cgroup.mode, record.cgroup.dirs) : undefined;
     let ended: ProcessRecord['ended'] = null;
     if (status) {
       const [code, ms] = status.trim().split(' ').map(Number);
-      const raw = code ?? -1;
-      const bySignal = raw > 128 && raw < 128 + 65;
-      const timedOut = record.timeout_s !== null && (raw === 124 || (raw === 137 && !record.kill_requested));
+      const endedMs = Number.isFinite(ms) ? (ms ?? Date.now()) : Date.now();
+      const program = await readFile(path.join(dir, 'program_status'), 'utf8').catch(() => '');
+      const end = programEnd(program, code ?? -1);
+      const metrics = await group?.metrics().catch(() => undefined);
       ended = {
-        exit_code: bySignal ? null : raw,
-        signal: bySignal ? signalName(raw - 128) : null,
-        ended_at: new Date(Number.isFinite(ms) ? (ms ?? Date.now()) : Date.now()).toISOString(),
-        reason: timedOut ? `timed out after ${record.timeout_s} s` : record.kill_requested ? `killed by kill_process (${record.kill_requested.signal})` : null,
+        ...end,
+        ended_at: new Date(endedMs).toISOString(),
+        reason: this.endReason(record, code ?? -1, end.signal, endedMs, metrics),
         while_server_down: atStart,
       };
     } else if (!(await isSameProcessAlive(record.pid, record.start_time)) && !(await isSameProcessAlive(record.supervisor_pid, record.supervisor_start_time))) {
@@ -265,14 +357,29 @@ export class ProcessManager {
     if (!ended) return record;
     // Remnants (daemons that left the process group) end with the process, as for one-shot runs.
     await killTree(record.pid, record.start_time, [record.supervisor_pid]);
-    if (record.cgroup) {
-      const group = RunCgroup.reopen(record.cgroup.mode, record.cgroup.dirs);
+    if (group) {
       await group.killAll();
       await group.remove();
     }
     const next = { ...record, ended };
     await PROCESS_RECORD.write(path.join(dir, 'process.json'), next);
     return next;
+  }
+
+  /** Why a process ended, when it did not end by itself: a limit, the lifetime, or kill_process. */
+  private endReason(record: ProcessRecord, supervisorStatus: number, signal: string | null, endedMs: number, metrics: CgroupMetrics | undefined): string | null {
+    const limits = record.sandbox?.limits;
+    if (metrics?.memoryLimitHit && signal === 'SIGKILL') return `memory limit ${limits?.memory_mb ?? '?'} MB exceeded`;
+    if (signal === 'SIGXCPU') return `CPU time limit ${limits?.cpu_s ?? '?'} s exceeded`;
+    if (signal === 'SIGXFSZ') return `file size limit ${limits?.max_file_mb ?? '?'} MB exceeded`;
+    // coreutils timeout exits 124 after its TERM, 137 after its KILL; the time tells it from a kill_process.
+    const lived = endedMs - Date.parse(record.started_at);
+    if (record.timeout_s !== null && (supervisorStatus === 124 || supervisorStatus === 137) && lived >= record.timeout_s * 1000 - 250) {
+      return `timed out after ${record.timeout_s} s`;
+    }
+    if (record.kill_requested) return `killed by kill_process (${record.kill_requested.signal})`;
+    if (metrics?.processLimitHit) return `process limit ${limits?.max_processes ?? '?'} reached (fork refused)`;
+    return null;
   }
 
   view(record: ProcessRecord): ProcessView {
@@ -288,6 +395,7 @@ export class ProcessManager {
       signal: record.ended?.signal ?? null,
       ended_at: record.ended?.ended_at ?? null,
       reason: record.ended?.reason ?? null,
+      sandbox: record.sandbox,
       warnings: [],
     };
   }
@@ -311,6 +419,7 @@ export class ProcessManager {
       running: record.ended === null,
       exit_code: record.ended?.exit_code ?? null,
       signal: record.ended?.signal ?? null,
+      reason: record.ended?.reason ?? null,
       log_cap_bytes: record.segment_bytes * record.keep_segments,
     };
   }
@@ -322,7 +431,11 @@ export class ProcessManager {
     record = { ...record, kill_requested: { signal, at: new Date().toISOString() } };
     await PROCESS_RECORD.write(path.join(this.dir(id), 'process.json'), record);
     const exclude = [record.supervisor_pid];
-    signalAll(await treeMembers(record.pid, record.start_time, exclude), `SIG${signal}`);
+    // At level isolated the polite signal goes to the program's processes only: bubblewrap (and
+    // the timeout wrapper) share the session numbered by record.pid, and their death would tear
+    // the sandbox down at once, before the program could handle the signal.
+    const members = await treeMembers(record.pid, record.start_time, exclude);
+    signalAll(record.sandbox?.level === 'isolated' && signal !== 'KILL' ? members.filter((p) => p.sid !== record.pid) : members, `SIG${signal}`);
     const deadline = Date.now() + graceS * 1000;
     while (Date.now() < deadline && (await treeMembers(record.pid, record.start_time, exclude)).length > 0) await sleep(25);
     await killTree(record.pid, record.start_time, exclude);

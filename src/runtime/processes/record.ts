@@ -1,6 +1,23 @@
 import { z } from 'zod';
 import { RecordType } from '../store/records.js';
 
+/** The sandbox a background process runs under, as reported by spawn_process and list_processes. */
+export const ProcessSandboxSchema = z.object({
+  level: z.enum(['process', 'isolated']),
+  network: z.enum(['off', 'on']),
+  limits: z.object({
+    /** Lifetime limit; null: runs until killed. */
+    timeout_s: z.number().nullable(),
+    memory_mb: z.number().nullable(),
+    cpu_s: z.number().nullable(),
+    max_processes: z.number().nullable(),
+    max_file_mb: z.number().nullable(),
+  }),
+  enforcement: z.enum(['cgroup', 'rlimit']),
+});
+
+export type ProcessSandbox = z.infer<typeof ProcessSandboxSchema>;
+
 /** processes/<id>/process.json: what a later server needs to re-attach (pid + start time). */
 export const ProcessRecordSchema = z.object({
   process_id: z.string(),
@@ -19,6 +36,8 @@ export const ProcessRecordSchema = z.object({
   segment_bytes: z.number().int().positive(),
   keep_segments: z.number().int().positive(),
   cgroup: z.object({ mode: z.enum(['v1', 'v2']), dirs: z.record(z.string(), z.string()) }).nullable(),
+  /** Null for records written before processes ran in the sandbox. */
+  sandbox: ProcessSandboxSchema.nullable().default(null),
   kill_requested: z.object({ signal: z.string(), at: z.string() }).nullable(),
   ended: z
     .object({

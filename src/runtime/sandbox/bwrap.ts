@@ -82,9 +82,11 @@ export async function probeIsolation(): Promise<IsolationSupport> {
 
 export interface BwrapPlan {
   bwrap: string;
-  /** Host directories: the run's working directory (read-write) and its source (read-only). */
+  /** Host directories: the run's working directory (read-write) and its source (read-only, at /source; none when omitted). */
   workDir: string;
-  srcDir: string;
+  srcDir?: string;
+  /** Where the program starts, inside (default /workspace): a background process may start in a subdirectory. */
+  chdir?: string;
   network: NetworkMode;
   tmpBytes: number;
   /** Extra host directories to show read-only at the same path (toolchains outside /usr, an environment). */
@@ -140,13 +142,13 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   // After /tmp: a toolchain or environment that lives under the host's /tmp must not be hidden by it.
   for (const dir of plan.readOnly) args.push('--ro-bind', dir, dir);
   args.push(
-    '--ro-bind', plan.srcDir, SANDBOX_PATHS.src,
+    ...(plan.srcDir === undefined ? [] : ['--ro-bind', plan.srcDir, SANDBOX_PATHS.src]),
     '--bind', plan.workDir, SANDBOX_PATHS.work,
     ...(plan.writable ?? []).flatMap((bind) => ['--bind', bind.host, bind.inside]),
     // The sandbox's root (a tmpfs holding the mount points) read-only too: nothing but the
     // working directory, /tmp and /dev/shm is writable.
     '--remount-ro', '/',
-    '--chdir', SANDBOX_PATHS.work,
+    '--chdir', plan.chdir ?? SANDBOX_PATHS.work,
     '--clearenv',
   );
   for (const [key, value] of Object.entries(plan.env)) args.push('--setenv', key, value);

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { HangarError } from '../errors.js';
+import type { RunEnvironment } from '../exec/run-view.js';
 
 /**
  * What workspaces, processes and jobs need to know about environments: where an environment's
@@ -11,6 +12,8 @@ export interface WorkspaceLocator {
   workspacePath(envId: string): Promise<string>;
   /** The environment's python, when it has one. */
   pythonPath?(envId: string): Promise<string | undefined>;
+  /** The environment's python env and workspace, for runs in its sandbox (its python first on PATH, mounted read-only). */
+  runEnvironment?(envId: string): Promise<RunEnvironment | undefined>;
   /** Runs `listener` before an environment is destroyed (processes of the env are ended there). */
   onBeforeDestroy?(listener: (envId: string) => Promise<void>): void;
 }
@@ -25,7 +28,7 @@ export function checkEnvId(envId: string): void {
 
 /** The adapter for the environment manager of issue 4 (its EnvRecord has workspace_path and python_path). */
 export function fromEnvManager(envs: {
-  get(envId?: string): Promise<{ workspace_path: string; python_path?: string | null }>;
+  get(envId?: string): Promise<{ workspace_path: string; python_path?: string | null; env_path?: string | null }>;
   onBeforeDestroy?(listener: (env: { env_id: string }) => Promise<void>): void;
 }): WorkspaceLocator {
   return {
@@ -37,6 +40,11 @@ export function fromEnvManager(envs: {
     },
     async pythonPath(envId) {
       return (await envs.get(envId)).python_path ?? undefined;
+    },
+    async runEnvironment(envId) {
+      const record = await envs.get(envId);
+      if (!record.python_path || !record.env_path) return undefined;
+      return { pythonPath: record.python_path, envPath: record.env_path, workspacePath: record.workspace_path };
     },
     onBeforeDestroy: envs.onBeforeDestroy ? (listener) => envs.onBeforeDestroy?.((env) => listener(env.env_id)) : undefined,
   };
