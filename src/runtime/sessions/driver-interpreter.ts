@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnProcess, type RunningProcess } from '../exec/spawn.js';
+import type { RunningProcess } from '../exec/spawn.js';
 import { encodeFrame, FrameReader, MarkerScanner } from './framing.js';
-import type { LaunchContext } from './launch.js';
+import { startInterpreterProcess, type InterpreterProcess, type LaunchContext } from './launch.js';
 import { describeDeath, InterpreterDied, type CellError, type CellEvents, type CellReply, type Death, type Interpreter, type MimeBundle } from './types.js';
 
 interface RunningCell {
@@ -30,6 +30,7 @@ export class DriverInterpreter implements Interpreter {
   private cell: RunningCell | null = null;
   private nextId = 1;
   private readonly commands: NodeJS.WritableStream;
+  private process: InterpreterProcess;
 
   private constructor(
     private readonly running: RunningProcess,
@@ -37,6 +38,7 @@ export class DriverInterpreter implements Interpreter {
     private readonly encoding: 'json' | 'raw',
     private readonly wire: { onFrame(handler: (frame: DriverFrame) => void): void; onMarker(handler: () => void): void; onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void },
   ) {
+    this.process = { running, pid: running.pid, signal: (sig) => running.signalGroup(sig) };
     this.commands = running.pipes[0] as NodeJS.WritableStream;
     this.commands.on('error', () => undefined); // The driver died: `died` reports it.
     wire.onFrame((frame) => this.onFrame(frame));
@@ -55,7 +57,7 @@ export class DriverInterpreter implements Interpreter {
   }
 
   get pid(): number {
-    return this.running.pid;
+    return this.process.pid;
   }
 
   /**
@@ -73,12 +75,8 @@ export class DriverInterpreter implements Interpreter {
       stdout: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stdout', c), () => handlers.marker()),
       stderr: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stderr', c), () => handlers.marker()),
     };
-    const running = await spawnProcess(launch.spawn, {
-      command,
-      cwd: launch.cwd,
-      env: { ...launch.env, HANGAR_DRIVER_MARK: marker },
-      limits: launch.limits,
-      interactive: { extraPipes: 2 },
+    const { running, locate } = await startInterpreterProcess(launch, command, { ...launch.env, HANGAR_DRIVER_MARK: marker }, {
+      extraPipes: 2,
       onOutput: (name, chunk) => scanners[name].push(chunk),
     });
     let readyResolve: () => void = () => undefined;
@@ -113,6 +111,7 @@ export class DriverInterpreter implements Interpreter {
       const death = await died;
       throw new InterpreterDied({ ...death, reason: first === 'slow' ? `the driver did not start within ${READY_TIMEOUT_MS / 1000} s` : `the driver failed to start: ${death.reason}` });
     }
+    driver.process = await locate();
     return driver;
   }
 
@@ -147,7 +146,7 @@ export class DriverInterpreter implements Interpreter {
   }
 
   interrupt(): Promise<void> {
-    this.running.signalGroup('SIGINT');
+    this.process.signal('SIGINT');
     return Promise.resolve();
   }
 

@@ -16,6 +16,19 @@ export const SessionRecordSchema = z.object({
   kernel: z.string().nullable(),
   replay: z.boolean(),
   created_at: z.string(),
+  /** The sandbox arguments of repl_create (PolicyRequest): a restored session runs under the same policy. Absent in older records. */
+  policy: z
+    .object({
+      sandbox: z.enum(['process', 'isolated']).optional(),
+      network: z.enum(['off', 'on']).optional(),
+      timeoutS: z.number().optional(),
+      memoryMb: z.number().optional(),
+      cpuS: z.number().optional(),
+      maxProcesses: z.number().optional(),
+      maxFileMb: z.number().optional(),
+      maxOutputChars: z.number().optional(),
+    })
+    .optional(),
 });
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;
 
