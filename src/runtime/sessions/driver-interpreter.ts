@@ -10,6 +10,8 @@ interface RunningCell {
   events: CellEvents;
   reply: CellReply | null;
   marks: number;
+  /** End-of-cell markers the driver wrote (2 unless its done frame says fewer). */
+  expectedMarks: number;
   resolve(reply: CellReply): void;
   reject(error: Error): void;
 }
@@ -17,7 +19,7 @@ interface RunningCell {
 type DriverFrame =
   | { type: 'ready'; pid: number }
   | { type: 'display'; data: MimeBundle }
-  | { type: 'done'; id: number; status: 'ok' | 'error'; result: MimeBundle | null; error: CellError | null; execution_count: number | null };
+  | { type: 'done'; id: number; status: 'ok' | 'error'; result: MimeBundle | null; error: CellError | null; execution_count: number | null; marks?: number };
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -36,7 +38,13 @@ export class DriverInterpreter implements Interpreter {
     private readonly running: RunningProcess,
     readonly died: Promise<Death>,
     private readonly encoding: 'json' | 'raw',
-    private readonly wire: { onFrame(handler: (frame: DriverFrame) => void): void; onMarker(handler: () => void): void; onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void },
+    private readonly wire: {
+      onFrame(handler: (frame: DriverFrame) => void): void;
+      onMarker(handler: () => void): void;
+      onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void;
+      /** Hands over bytes held back as a possible marker start (a cell that ended without a marker). */
+      flushStreams(): void;
+    },
   ) {
     this.process = { running, pid: running.pid, signal: (sig) => running.signalGroup(sig) };
     this.commands = running.pipes[0] as NodeJS.WritableStream;
@@ -104,6 +112,10 @@ export class DriverInterpreter implements Interpreter {
       onFrame: (h) => (handlers.frame = h),
       onMarker: (h) => (handlers.marker = h),
       onData: (h) => (handlers.data = h),
+      flushStreams: () => {
+        scanners.stdout.flush();
+        scanners.stderr.flush();
+      },
     });
     const first = await Promise.race([ready.then(() => 'ready' as const), died.then(() => 'died' as const), sleep(READY_TIMEOUT_MS).then(() => 'slow' as const)]);
     if (first !== 'ready') {
@@ -119,7 +131,7 @@ export class DriverInterpreter implements Interpreter {
     if (this.cell) return Promise.reject(new Error('a cell is already running'));
     return new Promise<CellReply>((resolve, reject) => {
       const id = this.nextId++;
-      this.cell = { id, events, reply: null, marks: 0, resolve, reject };
+      this.cell = { id, events, reply: null, marks: 0, expectedMarks: 2, resolve, reject };
       if (this.encoding === 'json') this.commands.write(encodeFrame({ op: 'execute', id, code }));
       else {
         const body = Buffer.from(code, 'utf8');
@@ -134,13 +146,16 @@ export class DriverInterpreter implements Interpreter {
     if (frame.type === 'display') cell.events.display(frame.data);
     else if (frame.type === 'done' && frame.id === cell.id) {
       cell.reply = { status: frame.status, result: frame.result, error: frame.error, executionCount: frame.execution_count };
+      if (typeof frame.marks === 'number') cell.expectedMarks = frame.marks;
       this.tryFinish();
     }
   }
 
   private tryFinish(): void {
     const cell = this.cell;
-    if (!cell?.reply || cell.marks < 2) return;
+    if (!cell?.reply || cell.marks < cell.expectedMarks) return;
+    // Without a marker on a stream, a held-back tail that looked like a marker's start is this cell's.
+    if (cell.expectedMarks < 2) this.wire.flushStreams();
     this.cell = null;
     cell.resolve(cell.reply);
   }

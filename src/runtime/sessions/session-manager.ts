@@ -451,7 +451,9 @@ export class SessionManager {
     const reply = outcome.kind === 'reply' ? outcome.reply : null;
     const halted = stop as { status: ExecStatus; why: string } | null;
     if (reply?.status === 'ok' && !halted) {
-      this.store.appendHistory(session.record.session_id, code);
+      void this.store.appendHistory(session.record.session_id, code).catch((error: unknown) => {
+        this.deps.logger.warn('could not append to a session history', { id: session.record.session_id, error: String(error) });
+      });
       session.historyCells++;
     }
     const pid = session.interpreter?.pid;
@@ -505,5 +507,6 @@ export class SessionManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.sessions.values()].map((s) => this.stopInterpreter(s, 'stopped: the server is shutting down')));
+    await this.store.flush();
   }
 }

@@ -1,5 +1,4 @@
-import { appendFileSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
@@ -35,7 +34,25 @@ export type SessionRecord = z.infer<typeof SessionRecordSchema>;
 const sessionRecord = new RecordType('session', 1, SessionRecordSchema);
 
 export class SessionStore {
+  /** Per session, the history writes under way: appends stay in order and reads wait for them. */
+  private readonly writes = new Map<string, Promise<void>>();
+
   constructor(private readonly layout: DataLayout) {}
+
+  /** Runs `write` after the session's earlier writes; a failed write is logged by the caller, never fatal. */
+  private chain(id: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.writes.get(id) ?? Promise.resolve()).then(write, write);
+    const settled = next.catch(() => undefined);
+    this.writes.set(id, settled);
+    void settled.then(() => {
+      if (this.writes.get(id) === settled) this.writes.delete(id);
+    });
+    return next;
+  }
+
+  private settled(id: string): Promise<void> {
+    return this.writes.get(id) ?? Promise.resolve();
+  }
 
   private file(id: string, name: string): string {
     return path.join(this.layout.session(id), name);
@@ -60,17 +77,22 @@ export class SessionStore {
     return out;
   }
 
-  /** Synchronous on purpose: one small append (~20 µs) beats a thread-pool round trip on the per-cell hot path. */
-  appendHistory(id: string, code: string): void {
-    appendFileSync(this.file(id, 'history.jsonl'), `${JSON.stringify({ code, at: new Date().toISOString() })}\n`);
+  /**
+   * Off the reply path: the cell's result goes back without waiting for the disk; appends of one
+   * session stay in order, and history() / clearHistory() / remove() wait for them.
+   */
+  appendHistory(id: string, code: string): Promise<void> {
+    const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
+    return this.chain(id, () => appendFile(this.file(id, 'history.jsonl'), line));
   }
 
   clearHistory(id: string): Promise<void> {
-    return writeFile(this.file(id, 'history.jsonl'), '');
+    return this.chain(id, () => writeFile(this.file(id, 'history.jsonl'), ''));
   }
 
   /** The cells to replay; a torn last line (crash mid-append) is ignored. */
   async history(id: string): Promise<string[]> {
+    await this.settled(id);
     const text = await readFile(this.file(id, 'history.jsonl'), 'utf8').catch(() => '');
     const cells: string[] = [];
     for (const line of text.split('\n')) {
@@ -86,6 +108,11 @@ export class SessionStore {
   }
 
   remove(id: string): Promise<void> {
-    return rm(this.layout.session(id), { recursive: true, force: true });
+    return this.chain(id, () => rm(this.layout.session(id), { recursive: true, force: true }));
+  }
+
+  /** Every write under way (close waits for them, so a restart finds the whole history). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writes.values()]);
   }
 }
