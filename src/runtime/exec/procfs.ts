@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** What /proc says about one process; enough to find a run's descendants without cgroups. */
@@ -104,4 +105,37 @@ export async function findSandboxedProgram(wrapperPid: number): Promise<{ pid: n
     level = next;
   }
   return undefined;
+}
+
+/**
+ * A process's peak RSS (VmHWM) read again and again through one open /proc/<pid>/status: a pread
+ * regenerates the file, so each read is one syscall instead of open, stat, read and close.
+ */
+export class PeakRssReader {
+  private fd: number | undefined;
+  private readonly buffer = Buffer.alloc(4096);
+
+  constructor(pid: number) {
+    try {
+      this.fd = openSync(`/proc/${pid}/status`, 'r');
+    } catch {
+      this.fd = undefined;
+    }
+  }
+
+  bytes(): number | undefined {
+    if (this.fd === undefined) return undefined;
+    try {
+      const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      const match = /VmHWM:\s+(\d+) kB/.exec(this.buffer.toString('latin1', 0, length));
+      return match ? Number(match[1]) * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }

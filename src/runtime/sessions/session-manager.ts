@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { bwrapArgs, SANDBOX_PATHS, toolchainMounts } from '../sandbox/bwrap.js';
 import type { PolicyRequest, RunPolicy } from '../sandbox/policy.js';
 import type { ExecService } from '../exec/exec-service.js';
 import type { ExecStatus, SpawnDeps } from '../exec/spawn.js';
+import { PeakRssReader } from '../exec/procfs.js';
 import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
@@ -74,6 +75,8 @@ interface Session {
   /** The policy the running interpreter was started under (resolved from record.policy). */
   policy: RunPolicy | null;
   interpreter: Interpreter | null;
+  /** Peak memory of the running interpreter, read per cell through one open /proc file. */
+  peakRss: PeakRssReader | null;
   runDir: string | null;
   busy: boolean;
   dead: string | null;
@@ -99,16 +102,6 @@ function definedOnly(request: PolicyRequest): PolicyRequest {
 }
 
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', python3: 'python', js: 'javascript', node: 'javascript', sh: 'bash', shell: 'bash' };
-
-/** VmHWM of the interpreter; a synchronous /proc read (~10 µs) keeps the per-cell path off the thread pool. */
-function peakRssBytesSync(pid: number): number | undefined {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** src/drivers from both the sources (tests) and the built server (dist/runtime/sessions → ../../../src/drivers). */
 function findDriversDir(): string {
@@ -137,7 +130,7 @@ export class SessionManager {
     const records = await this.store.loadAll((id, error) => this.deps.logger.warn('skipping a broken session record', { id, error: String(error) }));
     for (const record of records) {
       const historyCells = (await this.store.history(record.session_id)).length;
-      this.sessions.set(record.session_id, { record, policy: null, interpreter: null, runDir: null, busy: false, dead: null, historyCells, stopping: null, idleTimer: undefined });
+      this.sessions.set(record.session_id, { record, policy: null, interpreter: null, peakRss: null, runDir: null, busy: false, dead: null, historyCells, stopping: null, idleTimer: undefined });
     }
   }
 
@@ -212,7 +205,7 @@ export class SessionManager {
       created_at: new Date().toISOString(),
       policy: policyRequest,
     };
-    const session: Session = { record, policy: null, interpreter: null, runDir: null, busy: false, dead: null, historyCells: 0, stopping: null, idleTimer: undefined };
+    const session: Session = { record, policy: null, interpreter: null, peakRss: null, runDir: null, busy: false, dead: null, historyCells: 0, stopping: null, idleTimer: undefined };
     this.sessions.set(sessionId, session);
     try {
       await this.store.save(record);
@@ -312,6 +305,8 @@ export class SessionManager {
     }
     session.policy = policy;
     session.interpreter = interpreter;
+    session.peakRss?.close();
+    session.peakRss = new PeakRssReader(interpreter.pid);
     session.dead = null;
     session.stopping = null;
     void interpreter.died.then((death) => {
@@ -323,7 +318,10 @@ export class SessionManager {
     this.touch(session);
   }
 
+  /** Releases what the last interpreter held: its /proc file and its run directory. */
   private async removeRunDir(session: Session): Promise<void> {
+    session.peakRss?.close();
+    session.peakRss = null;
     const dir = session.runDir;
     session.runDir = null;
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -456,8 +454,7 @@ export class SessionManager {
       });
       session.historyCells++;
     }
-    const pid = session.interpreter?.pid;
-    const peak = pid === undefined ? undefined : peakRssBytesSync(pid);
+    const peak = session.interpreter ? session.peakRss?.bytes() : undefined;
     return collector.finish({
       sessionId: session.record.session_id,
       status: halted ? halted.status : (reply?.status ?? 'error'),
@@ -507,6 +504,6 @@ export class SessionManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.sessions.values()].map((s) => this.stopInterpreter(s, 'stopped: the server is shutting down')));
-    await this.store.flush();
+    await this.store.close();
   }
 }

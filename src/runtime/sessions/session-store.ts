@@ -1,4 +1,4 @@
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
@@ -36,6 +36,8 @@ const sessionRecord = new RecordType('session', 1, SessionRecordSchema);
 export class SessionStore {
   /** Per session, the history writes under way: appends stay in order and reads wait for them. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** Open history files (O_APPEND), kept between cells: one write per cell instead of open, write, close. */
+  private readonly handles = new Map<string, FileHandle>();
 
   constructor(private readonly layout: DataLayout) {}
 
@@ -83,11 +85,27 @@ export class SessionStore {
    */
   appendHistory(id: string, code: string): Promise<void> {
     const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
-    return this.chain(id, () => appendFile(this.file(id, 'history.jsonl'), line));
+    return this.chain(id, async () => {
+      let handle = this.handles.get(id);
+      if (!handle) {
+        handle = await open(this.file(id, 'history.jsonl'), 'a', 0o600);
+        this.handles.set(id, handle);
+      }
+      await handle.write(line);
+    });
+  }
+
+  private async closeHandle(id: string): Promise<void> {
+    const handle = this.handles.get(id);
+    this.handles.delete(id);
+    await handle?.close().catch(() => undefined);
   }
 
   clearHistory(id: string): Promise<void> {
-    return this.chain(id, () => writeFile(this.file(id, 'history.jsonl'), ''));
+    return this.chain(id, async () => {
+      await this.closeHandle(id);
+      await writeFile(this.file(id, 'history.jsonl'), '');
+    });
   }
 
   /** The cells to replay; a torn last line (crash mid-append) is ignored. */
@@ -108,11 +126,15 @@ export class SessionStore {
   }
 
   remove(id: string): Promise<void> {
-    return this.chain(id, () => rm(this.layout.session(id), { recursive: true, force: true }));
+    return this.chain(id, async () => {
+      await this.closeHandle(id);
+      await rm(this.layout.session(id), { recursive: true, force: true });
+    });
   }
 
-  /** Every write under way (close waits for them, so a restart finds the whole history). */
-  async flush(): Promise<void> {
+  /** Waits for every write under way and closes the history files (a restart finds the whole history). */
+  async close(): Promise<void> {
     await Promise.all([...this.writes.values()]);
+    await Promise.all([...this.handles.keys()].map((id) => this.closeHandle(id)));
   }
 }
