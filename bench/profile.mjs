@@ -1,6 +1,6 @@
 // Where the time goes: runs the built CLI under `node --cpu-prof` over MCP stdio, does either a
 // start-up (initialize + tools/list) or N run_code calls, and prints self time by package / file.
-// Usage: node bench/profile.mjs start|run [N]    (profiles are left in bench/results/profiles/)
+// Usage: node bench/profile.mjs start|run|repl|kernel [N]   (repl: repl_execute `x += 1` on the builtin python driver; kernel: on ipykernel)    (profiles are left in bench/results/profiles/)
 import { readdir, readFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CLI, CLEAN_PATH, NODE, ROOT, connectStdio, removeDir, tempDir } from './lib.mjs';
@@ -17,6 +17,12 @@ const session = await connectStdio({
 });
 await session.client.listTools();
 if (mode === 'run') for (let i = 0; i < count; i++) await session.client.callTool({ name: 'run_code', arguments: { code: 'print(1)' } });
+if (mode === 'repl' || mode === 'kernel') {
+  const created = await session.client.callTool({ name: 'repl_create', arguments: mode === 'kernel' ? { kernel: 'python3' } : {} });
+  const id = created.structuredContent.session_id;
+  await session.client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x = 0' } });
+  for (let i = 0; i < count; i++) await session.client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x += 1' } });
+}
 await session.close();
 await new Promise((resolve) => setTimeout(resolve, 1500));
 await removeDir(dataDir);

@@ -121,9 +121,12 @@ async function rawKernel() {
   return result;
 }
 
-async function throughHangar(createArgs) {
+// BENCH_CLI: another build to compare against in the same run (e.g. a copy of main's dist/cli.js).
+const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist/cli.js');
+
+async function throughHangar(createArgs, cli = CLI) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-h-'));
-  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, 'dist/cli.js'), 'serve', '--data-dir', dataDir, '--log-level', 'warn'], env: { PATH: '/usr/bin:/bin' }, stderr: 'ignore' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--data-dir', dataDir, '--log-level', 'warn'], env: { PATH: '/usr/bin:/bin' }, stderr: 'ignore' });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   const created = await client.callTool({ name: 'repl_create', arguments: createArgs });
@@ -138,8 +141,12 @@ async function throughHangar(createArgs) {
 const rows = {
   'builtin python, raw driver over its pipes': await rawDriver(),
   'builtin python, repl_execute through Hangar (MCP stdio)': await throughHangar({}),
+  'builtin python, through Hangar, sandbox process': await throughHangar({ sandbox: 'process' }),
   'ipykernel, minimal ZMQ client': await rawKernel(),
   'ipykernel, repl_execute through Hangar (MCP stdio)': await throughHangar({ kernel: 'python3' }),
+  'ipykernel, through Hangar, sandbox process': await throughHangar({ kernel: 'python3', sandbox: 'process' }),
 };
-console.log(`repl_execute "x += 1", n=${N} (ms)`);
+console.log(`repl_execute "x += 1", n=${N} (ms); Hangar rows at the default level (isolated where bubblewrap works) unless named`);
 for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}`);
+const builtinRaw = rows['builtin python, raw driver over its pipes'].p50;
+console.log(`builtin above raw, p50: ${(rows['builtin python, repl_execute through Hangar (MCP stdio)'].p50 - builtinRaw).toFixed(3)} ms (target <= 1)`);

@@ -50,4 +50,27 @@ describe('repl tools over MCP', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('repl_create takes the sandbox arguments of run_code, and results say what was applied', async () => {
+    const dataDir = await tempDir();
+    const server = await startStdio({ dataDir, env: { PATH: '/usr/bin:/bin' } });
+    try {
+      const created = await server.client.callTool({ name: 'repl_create', arguments: { memory_mb: 256, max_processes: 32, timeout_s: 5, network: 'off' } });
+      expect(created.isError).toBeFalsy();
+      const info = created.structuredContent as { session_id: string; sandbox: { level: string; network: string } | null };
+      const level = info.sandbox?.level;
+      expect(level === 'isolated' || process.env.CI !== 'true').toBe(true);
+      const r = await server.client.callTool({ name: 'repl_execute', arguments: { session_id: info.session_id, code: 'import os\nos.getcwd()' } });
+      const out = r.structuredContent as { result: string; sandbox: { level: string; limits: Record<string, unknown> } };
+      expect(out.sandbox.level).toBe(level);
+      expect(out.sandbox.limits).toMatchObject({ memory_mb: 256, max_processes: 32, timeout_s: 5 });
+      if (level === 'isolated') expect(out.result).toBe("'/workspace'");
+      const denied = await server.client.callTool({ name: 'repl_create', arguments: { memory_mb: 10_000_000 } });
+      expect(denied.isError).toBe(true);
+      expect((denied.content as Block[])[0]?.text).toMatch(/^POLICY_DENIED: memory_mb/);
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });

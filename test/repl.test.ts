@@ -1,10 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../src/config/schema.js';
 import { HangarError } from '../src/runtime/errors.js';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
+import { probeIsolation } from '../src/runtime/sandbox/bwrap.js';
 import { tempDir } from './helpers/cli.js';
+
+const isolation = await probeIsolation();
+if (!isolation.available && process.env.CI === 'true') throw new Error(`CI=true but bubblewrap does not work: ${isolation.reason}`);
 
 /**
  * Real interpreters only: /usr/bin/python3, node, bash. Debian's matplotlib and ipykernel are system
@@ -173,13 +180,14 @@ describe('builtin python driver', () => {
 
   it('destroy ends the interpreter and everything it started', async () => {
     const s = await runtime.sessions.create({});
-    const r = await runtime.sessions.execute(s.session_id, 'import subprocess\np = subprocess.Popen(["/bin/sleep", "1000"], start_new_session=True)\np.pid');
-    const child = Number(r.result);
+    // A pid printed inside the sandbox is a pid of its own namespace: find the child by a unique argument instead.
+    const mark = `1000.${randomBytes(4).readUInt32BE()}`;
+    await runtime.sessions.execute(s.session_id, `import subprocess\np = subprocess.Popen(["/bin/sleep", "${mark}"], start_new_session=True)`);
     const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
-    expect(alive(child)).toBe(true);
+    expect(processesMatching(`sleep ${mark}`)).toHaveLength(1);
     await runtime.sessions.destroy(s.session_id);
     expect(alive(pid)).toBe(false);
-    expect(alive(child)).toBe(false);
+    expect(processesMatching(`sleep ${mark}`)).toEqual([]);
     await expectCode(runtime.sessions.execute(s.session_id, '1'), 'SESSION_NOT_FOUND');
   });
 
@@ -263,12 +271,13 @@ describe('restore after a restart', () => {
       const fresh = await second.sessions.execute(noReplay.session_id, "'b' in dir()");
       expect(fresh.result).toBe('False');
       expect(fresh.warnings.join(' ')).toContain('replay is off');
-      const history = await readFile(`${dataDir}/sessions/${replayed.session_id}/history.jsonl`, 'utf8');
-      expect(history.trim().split('\n')).toHaveLength(3);
     } finally {
       await second.close();
-      await rm(dataDir, { recursive: true, force: true });
     }
+    // History appends are off the reply path; close waits for them.
+    const history = await readFile(`${dataDir}/sessions/${replayed.session_id}/history.jsonl`, 'utf8');
+    expect(history.trim().split('\n')).toHaveLength(3);
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('idle sessions become dormant and come back by replay; --max-sessions is enforced', async () => {
@@ -283,6 +292,197 @@ describe('restore after a restart', () => {
       const r = await runtime.sessions.execute(s.session_id, 'z')
       expect(r.result).toBe('5');
       expect(r.replayed_cells).toBe(1);
+    } finally {
+      await runtime.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!isolation.available)('sessions at level isolated (bubblewrap)', () => {
+  let runtime: Runtime;
+  let dataDir: string;
+  let tcp: Server;
+  let tcpPort = 0;
+  let connections = 0;
+  beforeAll(async () => {
+    dataDir = await tempDir();
+    runtime = await makeRuntime(dataDir);
+    tcp = createServer((socket) => {
+      connections++;
+      socket.end('hello');
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    tcpPort = (tcp.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await runtime.close();
+    await new Promise((resolve) => tcp.close(resolve));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is the default: state persists, the workspace is /workspace and shared with the host, the environment is read-only, /tmp is private', async () => {
+    const s = await runtime.sessions.create({ envId: SYSTEM_ENV });
+    expect(s.sandbox).toEqual({ level: 'isolated', network: 'off' });
+    const env = await runtime.envs.get(SYSTEM_ENV);
+    const a = await runtime.sessions.execute(s.session_id, 'import os, sys, site\nn = 41\nopen("from-session.txt", "w").write("hi")\nprint(os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"])\nsys.prefix');
+    expect(a.status).toBe('ok');
+    expect(a.sandbox.level).toBe('isolated');
+    expect(a.sandbox.network).toBe('off');
+    expect(a.stdout).toBe('/workspace /workspace /tmp\n');
+    expect(a.result).toBe(`'${env.env_path}'`);
+    expect(await readFile(path.join(env.workspace_path, 'from-session.txt'), 'utf8')).toBe('hi');
+    expect((await runtime.sessions.execute(s.session_id, 'n + 1')).result).toBe('42');
+    const write = await runtime.sessions.execute(s.session_id, 'open(os.path.join(site.getsitepackages()[0], "evil.py"), "w")');
+    expect(write.status).toBe('error');
+    expect(write.error?.name).toMatch(/^(OSError|PermissionError)$/);
+    expect(write.error?.message).toContain('Read-only file system');
+    // The host's data directory and home are not there; /tmp is the sandbox's own.
+    const hidden = await runtime.sessions.execute(s.session_id, `[os.path.exists(p) for p in (${JSON.stringify(dataDir)} + "/audit.log", "/root", "/etc/shadow")]`);
+    expect(hidden.result).toBe('[False, False, False]');
+  });
+
+  it('network off: a loopback TCP server the test runs is unreachable from a session', async () => {
+    const s = await runtime.sessions.create({});
+    const r = await runtime.sessions.execute(s.session_id, `import socket\nsocket.create_connection(("127.0.0.1", ${tcpPort}), timeout=3)`);
+    expect(r.status).toBe('error');
+    expect(r.error?.name).toMatch(/^(ConnectionRefusedError|OSError)$/);
+    expect(connections).toBe(0);
+  });
+
+  it('interrupts while True: pass and time.sleep(100) inside the pid namespace; after a timeout the session still works', async () => {
+    const s = await runtime.sessions.create({});
+    await runtime.sessions.execute(s.session_id, 'kept = "yes"');
+    const spin = await runtime.sessions.execute(s.session_id, 'while True: pass', { timeoutS: 1 });
+    expect(spin.status).toBe('timeout');
+    expect(spin.state_lost).toBe(false);
+    expect(spin.sandbox.limits.timeout_s).toBe(1);
+    const sleep = await runtime.sessions.execute(s.session_id, 'import time\ntime.sleep(100)', { timeoutS: 1 });
+    expect(sleep.status).toBe('timeout');
+    expect(sleep.state_lost).toBe(false);
+    expect(sleep.error?.traceback).toContain('KeyboardInterrupt');
+    const running = runtime.sessions.execute(s.session_id, 'for i in range(1000): time.sleep(0.1)');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await runtime.sessions.interrupt(s.session_id)).interrupted).toBe(true);
+    expect((await running).error?.name).toBe('KeyboardInterrupt');
+    expect((await runtime.sessions.execute(s.session_id, 'kept')).result).toBe("'yes'");
+  });
+
+  it('bash and javascript drivers run isolated too, and are interruptible', async () => {
+    const bash = await runtime.sessions.create({ language: 'bash' });
+    const b = await runtime.sessions.execute(bash.session_id, 'V=1; pwd; id -u');
+    expect(b.stdout).toBe('/workspace\n65534\n');
+    expect((await runtime.sessions.execute(bash.session_id, 'sleep 100', { timeoutS: 1 })).status).toBe('timeout');
+    expect((await runtime.sessions.execute(bash.session_id, 'echo $V')).stdout).toBe('1\n');
+    const js = await runtime.sessions.create({ language: 'javascript' });
+    expect((await runtime.sessions.execute(js.session_id, 'process.cwd()')).result).toBe("'/workspace'");
+    expect((await runtime.sessions.execute(js.session_id, 'while (true) {}', { timeoutS: 1 })).status).toBe('timeout');
+    expect((await runtime.sessions.execute(js.session_id, '6 * 7')).result).toBe('42');
+  });
+
+  it('os._exit and a segfault give KERNEL_DIED (bubblewrap\'s 128+N exit read as the signal)', async () => {
+    const s = await runtime.sessions.create({});
+    const exit = await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(3)'), 'KERNEL_DIED');
+    expect(exit.message).toContain('exited with code 3');
+    await runtime.sessions.restart(s.session_id);
+    const segv = await expectCode(runtime.sessions.execute(s.session_id, 'import ctypes\nctypes.string_at(0)'), 'KERNEL_DIED');
+    expect(segv.message).toContain('segmentation fault');
+    await runtime.sessions.restart(s.session_id);
+    expect((await runtime.sessions.execute(s.session_id, '1 + 1')).result).toBe('2');
+  });
+
+  it('a memory_mb limit on a session ends it with a clear reason', async () => {
+    const s = await runtime.sessions.create({ policy: { memoryMb: 100 } });
+    const small = await runtime.sessions.execute(s.session_id, 'len(b"x" * (10 * 1024 * 1024))');
+    expect(small.sandbox.limits.memory_mb).toBe(100);
+    expect(small.result).toBe(String(10 * 1024 * 1024));
+    const big = runtime.sessions.execute(s.session_id, 'blob = b"x" * (400 * 1024 * 1024)');
+    if (runtime.cgroups.mode === 'none') {
+      // rlimits only: the allocation fails inside the interpreter.
+      expect((await big).error?.name).toBe('MemoryError');
+    } else {
+      const died = await expectCode(big, 'KERNEL_DIED');
+      expect(died.message).toContain('memory limit 100 MB exceeded');
+      expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.status).toBe('dead');
+    }
+  });
+
+  it('asks for nothing weaker than the operator allows', async () => {
+    await expectCode(runtime.sessions.create({ policy: { memoryMb: 1_000_000 } }), 'POLICY_DENIED');
+    await expectCode(runtime.sessions.execute((await runtime.sessions.create({})).session_id, '1', { timeoutS: 1_000_000 }), 'POLICY_DENIED');
+    const processLevel = await runtime.sessions.create({ policy: { sandbox: 'process' } });
+    expect(processLevel.sandbox?.level).toBe('process');
+    const r = await runtime.sessions.execute(processLevel.session_id, 'import os\nos.getcwd() == "/workspace"');
+    expect(r.result).toBe('False');
+    expect(r.sandbox.level).toBe('process');
+    expect(r.warnings.join(' ')).toContain('network "off" cannot be enforced');
+  });
+
+  it('ipykernel through its kernelspec runs inside the sandbox over ipc sockets', async () => {
+    const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
+    expect(s.sandbox?.level).toBe('isolated');
+    const r = await runtime.sessions.execute(s.session_id, 'import os, ipykernel.connect\nprint(os.getcwd())\nipykernel.connect.get_connection_file()');
+    expect(r.status).toBe('ok');
+    expect(r.stdout).toBe('/workspace\n');
+    expect(r.result).toBe("'/run/hangar/kernel.json'");
+    const net = await runtime.sessions.execute(s.session_id, `import socket\nsocket.create_connection(("127.0.0.1", ${tcpPort}), timeout=3)`);
+    expect(net.status).toBe('error');
+    expect(connections).toBe(0);
+    const sleep = await runtime.sessions.execute(s.session_id, 'import time\ntime.sleep(100)', { timeoutS: 1 });
+    expect(sleep.status).toBe('timeout');
+    expect(sleep.state_lost).toBe(false);
+    await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(1)'), 'KERNEL_DIED');
+    const info = await runtime.sessions.restart(s.session_id);
+    expect((await runtime.sessions.execute(s.session_id, '3 * 3')).result).toBe('9');
+    await runtime.sessions.destroy(s.session_id);
+    expect(alive(info.pid ?? 0)).toBe(false);
+  });
+
+  it('destroy leaves no process, not even a detached child inside the sandbox', async () => {
+    const s = await runtime.sessions.create({});
+    const mark = `2000.${randomBytes(4).readUInt32BE()}`;
+    await runtime.sessions.execute(s.session_id, `import os, subprocess\nif os.fork() == 0:\n    os.setsid()\n    subprocess.Popen(["/bin/sleep", "${mark}"])\n    os._exit(0)`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processesMatching(`sleep ${mark}`)).toHaveLength(1);
+    const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
+    await runtime.sessions.destroy(s.session_id);
+    expect(alive(pid)).toBe(false);
+    expect(processesMatching(`sleep ${mark}`)).toEqual([]);
+    expect(processesMatching(s.session_id)).toEqual([]);
+  });
+});
+
+describe.skipIf(!isolation.available)('session policy across restarts and operator settings', () => {
+  it('a restored session comes back with the policy it was created with', async () => {
+    const dataDir = await tempDir();
+    const first = await makeRuntime(dataDir);
+    const s = await first.sessions.create({ policy: { memoryMb: 300, timeoutS: 7, maxProcesses: 40, network: 'off' } });
+    expect((await first.sessions.execute(s.session_id, 'a = 1')).sandbox.limits).toMatchObject({ memory_mb: 300, timeout_s: 7, max_processes: 40 });
+    await first.close();
+    const stored = JSON.parse(await readFile(path.join(dataDir, 'sessions', s.session_id, 'session.json'), 'utf8')) as { data: { policy: unknown } };
+    expect(stored.data.policy).toEqual({ memoryMb: 300, timeoutS: 7, maxProcesses: 40, network: 'off' });
+    const second = await makeRuntime(dataDir);
+    try {
+      expect(second.sessions.list()[0]).toMatchObject({ status: 'dormant', sandbox: null });
+      const r = await second.sessions.execute(s.session_id, 'a + 1');
+      expect(r.result).toBe('2');
+      expect(r.replayed_cells).toBe(1);
+      expect(r.sandbox).toMatchObject({ level: 'isolated', network: 'off' });
+      expect(r.sandbox.limits).toMatchObject({ memory_mb: 300, timeout_s: 7, max_processes: 40 });
+    } finally {
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an operator who demands --sandbox isolated gets isolated sessions (and process is denied)', async () => {
+    const dataDir = await tempDir();
+    const runtime = await makeRuntime(dataDir, { sandbox: 'isolated' });
+    try {
+      const s = await runtime.sessions.create({});
+      expect(s.sandbox?.level).toBe('isolated');
+      expect((await runtime.sessions.execute(s.session_id, 'import os\nos.getcwd()')).result).toBe("'/workspace'");
+      await expectCode(runtime.sessions.create({ policy: { sandbox: 'process' } }), 'POLICY_DENIED');
     } finally {
       await runtime.close();
       await rm(dataDir, { recursive: true, force: true });

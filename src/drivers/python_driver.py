@@ -2,20 +2,26 @@
 
 Protocol: Hangar writes frames to fd 3, the driver answers on fd 4. A frame is the payload's byte
 length in ASCII decimal, a newline, then a UTF-8 JSON payload. User prints go to the real stdout
-and stderr (so output of subprocesses is captured too); at the end of every cell the driver writes
-the session's marker to both streams before the "done" frame, so Hangar knows each stream is
-complete for that cell. SIGINT interrupts a running cell and is ignored between cells.
+and stderr (so output of subprocesses is captured too). At the end of every cell the driver writes
+the session's marker to each stream whose pipe still holds unread bytes, then the "done" frame
+saying how many markers it wrote ("marks"): Hangar waits for those, so each stream is complete
+for that cell. A pipe Hangar has already drained needs no marker (Hangar handled those bytes
+before it can read the done frame), which saves two pipe round trips on most cells.
+SIGINT interrupts a running cell and is ignored between cells.
 """
 
+import array
 import ast
 import base64
 import builtins
+import fcntl
 import io
 import json
 import linecache
 import os
 import signal
 import sys
+import termios
 import traceback
 import types
 import warnings
@@ -144,17 +150,32 @@ def run_cell(code, namespace):
     return mime_bundle(value)
 
 
+def _unread(fd, counter=array.array("i", [0])):
+    """Bytes in the pipe on fd that Hangar has not read yet; -1 when unknown (not a pipe)."""
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, counter, True)
+        return counter[0]
+    except OSError:
+        return -1
+
+
 def end_streams():
+    """Marks the end of the cell on each stream that still has bytes in flight; returns how many marks."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
+    marks = 0
     for fd in (1, 2):
+        if _unread(fd) == 0:
+            continue
         try:
             os.write(fd, MARK)
+            marks += 1
         except OSError:
             pass
+    return marks
 
 
 def main():
@@ -197,7 +218,7 @@ def main():
             _flush_figures()
         except BaseException as exc:
             sys.stderr.write("figures could not be rendered: %s\n" % exc)
-        end_streams()
+        reply["marks"] = end_streams()
         send(reply)
 
 

@@ -3,7 +3,7 @@ import type { ReplResult } from '../runtime/sessions/cell-result.js';
 import type { SessionInfo } from '../runtime/sessions/session-manager.js';
 import { READ_ONLY, RUNS_CODE, defineTool, type ReplyBlock } from './define.js';
 import { renderExecution } from './render.js';
-import { codeArg, envIdArg, ExecutionResultSchema, safeString, timeoutArg } from './schemas.js';
+import { codeArg, envIdArg, ExecutionResultSchema, policyRequest, safeString, sandboxArgs, timeoutArg } from './schemas.js';
 
 const sessionIdArg = z
   .string()
@@ -18,6 +18,10 @@ const SessionInfoSchema = z.object({
   backend: z.enum(['builtin', 'kernel']),
   kernel: z.string().nullable(),
   replay: z.boolean(),
+  sandbox: z
+    .object({ level: z.enum(['process', 'isolated']), network: z.enum(['off', 'on']) })
+    .nullable()
+    .describe('What the interpreter runs under; null for a dormant session not yet restored by this server.'),
   status: z.enum(['idle', 'busy', 'dead', 'dormant']),
   pid: z.number().nullable(),
   history_cells: z.number(),
@@ -37,7 +41,8 @@ const ReplResultSchema = ExecutionResultSchema.extend({
 
 function sessionLine(s: SessionInfo): string {
   const kind = s.backend === 'kernel' ? `kernel ${s.kernel ?? '?'}` : `builtin ${s.language}`;
-  return `${s.session_id} "${s.name}" ${kind} env ${s.env_id}: ${s.status}${s.pid ? ` (pid ${s.pid})` : ''}, ${s.history_cells} cells in history`;
+  const sandbox = s.sandbox ? `, sandbox ${s.sandbox.level}, network ${s.sandbox.network}` : '';
+  return `${s.session_id} "${s.name}" ${kind} env ${s.env_id}: ${s.status}${s.pid ? ` (pid ${s.pid})` : ''}${sandbox}, ${s.history_cells} cells in history`;
 }
 
 /** The agent's view of a cell: streams, rich outputs as text or images, the result, then the status. */
@@ -78,7 +83,9 @@ const replCreate = defineTool({
     'Builtin drivers: python (default; plots come back as images), javascript (node, top-level await), bash. ' +
     'Or pass kernel = the name of an installed Jupyter kernelspec (e.g. "python3"; an unknown name lists the installed ones). ' +
     'The history of successful cells is kept, so after a server restart the session is restored by replay (replay=false turns that off). ' +
-    'Returns session_id (use it with repl_execute), name, env_id, language, backend and status.',
+    'The interpreter runs in the sandbox like run_code (level isolated by default where available: the environment read-only, the workspace at /workspace, no network); ' +
+    'sandbox, network and the limits apply to the whole session (memory_mb, max_processes and cpu_s to the interpreter and everything it starts; timeout_s is the default per-cell timeout). ' +
+    'Returns session_id (use it with repl_execute), name, env_id, language, backend, sandbox and status.',
   toolset: 'repl',
   input: z.object({
     env_id: envIdArg,
@@ -86,11 +93,20 @@ const replCreate = defineTool({
     language: safeString('language', 40).default('python').describe('python (default), javascript or bash: the builtin driver.'),
     kernel: safeString('kernel', 100).optional().describe('A Jupyter kernelspec name; when given, the kernel is used instead of a builtin driver.'),
     replay: z.boolean().default(true).describe('Replay the history of successful cells when the session is restored (default true).'),
+    ...sandboxArgs,
+    timeout_s: timeoutArg.describe('Default per-cell timeout in seconds (repl_execute may pass its own); at most the operator\'s maximum.'),
   }),
   output: SessionInfoSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handle: async (args, ctx) => {
-    const info = await ctx.runtime.sessions.create({ envId: args.env_id, name: args.session_name, language: args.language, kernel: args.kernel, replay: args.replay });
+    const info = await ctx.runtime.sessions.create({
+      envId: args.env_id,
+      name: args.session_name,
+      language: args.language,
+      kernel: args.kernel,
+      replay: args.replay,
+      policy: policyRequest(args),
+    });
     return { structured: info, blocks: [{ type: 'text', text: `created ${sessionLine(info)}` }] };
   },
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnProcess, type RunningProcess } from '../exec/spawn.js';
+import type { RunningProcess } from '../exec/spawn.js';
 import { encodeFrame, FrameReader, MarkerScanner } from './framing.js';
-import type { LaunchContext } from './launch.js';
+import { startInterpreterProcess, type InterpreterProcess, type LaunchContext } from './launch.js';
 import { describeDeath, InterpreterDied, type CellError, type CellEvents, type CellReply, type Death, type Interpreter, type MimeBundle } from './types.js';
 
 interface RunningCell {
@@ -10,6 +10,8 @@ interface RunningCell {
   events: CellEvents;
   reply: CellReply | null;
   marks: number;
+  /** End-of-cell markers the driver wrote (2 unless its done frame says fewer). */
+  expectedMarks: number;
   resolve(reply: CellReply): void;
   reject(error: Error): void;
 }
@@ -17,7 +19,7 @@ interface RunningCell {
 type DriverFrame =
   | { type: 'ready'; pid: number }
   | { type: 'display'; data: MimeBundle }
-  | { type: 'done'; id: number; status: 'ok' | 'error'; result: MimeBundle | null; error: CellError | null; execution_count: number | null };
+  | { type: 'done'; id: number; status: 'ok' | 'error'; result: MimeBundle | null; error: CellError | null; execution_count: number | null; marks?: number };
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -30,13 +32,21 @@ export class DriverInterpreter implements Interpreter {
   private cell: RunningCell | null = null;
   private nextId = 1;
   private readonly commands: NodeJS.WritableStream;
+  private process: InterpreterProcess;
 
   private constructor(
     private readonly running: RunningProcess,
     readonly died: Promise<Death>,
     private readonly encoding: 'json' | 'raw',
-    private readonly wire: { onFrame(handler: (frame: DriverFrame) => void): void; onMarker(handler: () => void): void; onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void },
+    private readonly wire: {
+      onFrame(handler: (frame: DriverFrame) => void): void;
+      onMarker(handler: () => void): void;
+      onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void;
+      /** Hands over bytes held back as a possible marker start (a cell that ended without a marker). */
+      flushStreams(): void;
+    },
   ) {
+    this.process = { running, pid: running.pid, signal: (sig) => running.signalGroup(sig) };
     this.commands = running.pipes[0] as NodeJS.WritableStream;
     this.commands.on('error', () => undefined); // The driver died: `died` reports it.
     wire.onFrame((frame) => this.onFrame(frame));
@@ -55,7 +65,7 @@ export class DriverInterpreter implements Interpreter {
   }
 
   get pid(): number {
-    return this.running.pid;
+    return this.process.pid;
   }
 
   /**
@@ -73,12 +83,8 @@ export class DriverInterpreter implements Interpreter {
       stdout: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stdout', c), () => handlers.marker()),
       stderr: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stderr', c), () => handlers.marker()),
     };
-    const running = await spawnProcess(launch.spawn, {
-      command,
-      cwd: launch.cwd,
-      env: { ...launch.env, HANGAR_DRIVER_MARK: marker },
-      limits: launch.limits,
-      interactive: { extraPipes: 2 },
+    const { running, locate } = await startInterpreterProcess(launch, command, { ...launch.env, HANGAR_DRIVER_MARK: marker }, {
+      extraPipes: 2,
       onOutput: (name, chunk) => scanners[name].push(chunk),
     });
     let readyResolve: () => void = () => undefined;
@@ -106,6 +112,10 @@ export class DriverInterpreter implements Interpreter {
       onFrame: (h) => (handlers.frame = h),
       onMarker: (h) => (handlers.marker = h),
       onData: (h) => (handlers.data = h),
+      flushStreams: () => {
+        scanners.stdout.flush();
+        scanners.stderr.flush();
+      },
     });
     const first = await Promise.race([ready.then(() => 'ready' as const), died.then(() => 'died' as const), sleep(READY_TIMEOUT_MS).then(() => 'slow' as const)]);
     if (first !== 'ready') {
@@ -113,6 +123,7 @@ export class DriverInterpreter implements Interpreter {
       const death = await died;
       throw new InterpreterDied({ ...death, reason: first === 'slow' ? `the driver did not start within ${READY_TIMEOUT_MS / 1000} s` : `the driver failed to start: ${death.reason}` });
     }
+    driver.process = await locate();
     return driver;
   }
 
@@ -120,7 +131,7 @@ export class DriverInterpreter implements Interpreter {
     if (this.cell) return Promise.reject(new Error('a cell is already running'));
     return new Promise<CellReply>((resolve, reject) => {
       const id = this.nextId++;
-      this.cell = { id, events, reply: null, marks: 0, resolve, reject };
+      this.cell = { id, events, reply: null, marks: 0, expectedMarks: 2, resolve, reject };
       if (this.encoding === 'json') this.commands.write(encodeFrame({ op: 'execute', id, code }));
       else {
         const body = Buffer.from(code, 'utf8');
@@ -135,19 +146,22 @@ export class DriverInterpreter implements Interpreter {
     if (frame.type === 'display') cell.events.display(frame.data);
     else if (frame.type === 'done' && frame.id === cell.id) {
       cell.reply = { status: frame.status, result: frame.result, error: frame.error, executionCount: frame.execution_count };
+      if (typeof frame.marks === 'number') cell.expectedMarks = frame.marks;
       this.tryFinish();
     }
   }
 
   private tryFinish(): void {
     const cell = this.cell;
-    if (!cell?.reply || cell.marks < 2) return;
+    if (!cell?.reply || cell.marks < cell.expectedMarks) return;
+    // Without a marker on a stream, a held-back tail that looked like a marker's start is this cell's.
+    if (cell.expectedMarks < 2) this.wire.flushStreams();
     this.cell = null;
     cell.resolve(cell.reply);
   }
 
   interrupt(): Promise<void> {
-    this.running.signalGroup('SIGINT');
+    this.process.signal('SIGINT');
     return Promise.resolve();
   }
 

@@ -9,6 +9,8 @@ export interface SessionHost {
   pythonFor(envId: string): Promise<string>;
   /** The environment's workspace directory (created if needed); ENV_NOT_FOUND when there is no such environment. */
   workspaceFor(envId: string): Promise<string>;
+  /** The environment's directory (venv or conda prefix): read-only inside the sandbox, its bin/ first on PATH. */
+  envPathFor?(envId: string): Promise<string>;
   /** Extra kernelspec directories of the environment (e.g. <env>/share/jupyter/kernels). */
   kernelDirsFor?(envId: string): Promise<string[]>;
 }
@@ -25,6 +27,9 @@ export function envSessionHost(envs: {
       const record = await envs.get(envId);
       await mkdir(record.workspace_path, { recursive: true });
       return record.workspace_path;
+    },
+    async envPathFor(envId) {
+      return (await envs.get(envId)).env_path;
     },
     async kernelDirsFor(envId) {
       return [path.join((await envs.get(envId)).env_path, 'share', 'jupyter', 'kernels')];

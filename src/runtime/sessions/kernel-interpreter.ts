@@ -3,10 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as zmq from 'zeromq';
-import { spawnProcess, type RunningProcess } from '../exec/spawn.js';
+import type { RunningProcess } from '../exec/spawn.js';
 import { JupyterWire, type JupyterMessage } from './jupyter-wire.js';
 import type { KernelSpec } from './kernelspecs.js';
-import type { LaunchContext } from './launch.js';
+import { startInterpreterProcess, type InterpreterProcess, type LaunchContext } from './launch.js';
 import { describeDeath, InterpreterDied, type CellEvents, type CellReply, type Death, type Interpreter, type MimeBundle } from './types.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -34,6 +34,7 @@ export class KernelInterpreter implements Interpreter {
   private readonly replies = new Map<string, (message: JupyterMessage) => void>();
   private iopubSeen = false;
   private closed = false;
+  private process: InterpreterProcess;
 
   private constructor(
     private readonly running: RunningProcess,
@@ -42,6 +43,7 @@ export class KernelInterpreter implements Interpreter {
     private readonly wire: JupyterWire,
     private readonly sockets: { shell: zmq.Dealer; control: zmq.Dealer; iopub: zmq.Subscriber; address: (port: number) => string },
   ) {
+    this.process = { running, pid: running.pid, signal: (sig) => running.signalGroup(sig) };
     void this.readLoop(sockets.shell);
     void this.readLoop(sockets.control);
     void this.iopubLoop();
@@ -54,20 +56,22 @@ export class KernelInterpreter implements Interpreter {
   }
 
   get pid(): number {
-    return this.running.pid;
+    return this.process.pid;
   }
 
   static async start(launch: LaunchContext, spec: KernelSpec): Promise<KernelInterpreter> {
     const key = randomBytes(32).toString('hex');
+    // The ipc socket files live in the run directory, which the kernel sees at launch.inside(...):
+    // the connection file names its paths, Hangar connects to the same files by their host paths.
     const ip = path.join(launch.runDir, 'k');
     const connectionFile = path.join(launch.runDir, 'kernel.json');
     const ports = { shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5 };
-    await writeFile(connectionFile, JSON.stringify({ ...ports, ip, key, transport: 'ipc', signature_scheme: 'hmac-sha256', kernel_name: spec.name }), { mode: 0o600 });
-    const command = spec.argv.map((a) => a.replaceAll('{connection_file}', connectionFile).replaceAll('{resource_dir}', spec.resourceDir));
-    const env: Record<string, string> = { ...launch.env, ...spec.env, IPYTHONDIR: path.join(launch.runDir, 'ipython'), JUPYTER_RUNTIME_DIR: launch.runDir };
+    await writeFile(connectionFile, JSON.stringify({ ...ports, ip: launch.inside(ip), key, transport: 'ipc', signature_scheme: 'hmac-sha256', kernel_name: spec.name }), { mode: 0o600 });
+    const command = spec.argv.map((a) => a.replaceAll('{connection_file}', launch.inside(connectionFile)).replaceAll('{resource_dir}', spec.resourceDir));
+    const env: Record<string, string> = { ...launch.env, ...spec.env, IPYTHONDIR: launch.inside(path.join(launch.runDir, 'ipython')), JUPYTER_RUNTIME_DIR: launch.inside(launch.runDir) };
     // ipykernel picks its inline backend only when MPLBACKEND is unset.
     delete env.MPLBACKEND;
-    const running = await spawnProcess(launch.spawn, { command, cwd: launch.cwd, env, limits: launch.limits, interactive: { extraPipes: 0 } });
+    const { running, locate } = await startInterpreterProcess(launch, command, env, { extraPipes: 0 });
     const died = running.done.then((o) => ({ exitCode: o.exitCode, signal: o.signal, reason: o.killReason ?? describeDeath(o.exitCode, o.signal) }));
     const address = (port: number): string => `ipc://${ip}-${port}`;
     const shell = new zmq.Dealer({ linger: 0 });
@@ -84,6 +88,7 @@ export class KernelInterpreter implements Interpreter {
       const death = await died;
       throw new InterpreterDied({ ...death, reason: `kernel "${spec.name}" failed to start: ${death.reason}` });
     }
+    kernel.process = await locate();
     void kernel.heartbeat(address(ports.hb_port));
     return kernel;
   }
@@ -219,7 +224,7 @@ export class KernelInterpreter implements Interpreter {
     if (this.spec.interruptMode === 'message') {
       await this.sockets.control.send(this.wire.request('interrupt_request', {}).frames);
     } else {
-      this.running.signalGroup('SIGINT');
+      this.process.signal('SIGINT');
     }
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,15 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
 import { HangarError } from '../errors.js';
-import type { RunPolicy } from '../sandbox/policy.js';
+import { bwrapArgs, SANDBOX_PATHS, toolchainMounts } from '../sandbox/bwrap.js';
+import type { PolicyRequest, RunPolicy } from '../sandbox/policy.js';
 import type { ExecService } from '../exec/exec-service.js';
 import type { ExecStatus, SpawnDeps } from '../exec/spawn.js';
+import { PeakRssReader } from '../exec/procfs.js';
 import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
 import { buildRunEnvironment } from '../sandbox/environment.js';
 import type { DataLayout } from '../store/layout.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
+import { isWithin } from '../workspaces/safe-path.js';
 import { CellCollector, type ReplResult } from './cell-result.js';
 import { DriverInterpreter } from './driver-interpreter.js';
 import type { SessionHost } from './host.js';
@@ -35,6 +38,8 @@ export interface SessionInfo {
   backend: 'builtin' | 'kernel';
   kernel: string | null;
   replay: boolean;
+  /** What the interpreter runs under; null for a dormant session of an earlier server (not started yet). */
+  sandbox: { level: RunPolicy['level']; network: RunPolicy['network'] } | null;
   status: SessionStatus;
   pid: number | null;
   history_cells: number;
@@ -47,6 +52,8 @@ export interface CreateSessionRequest {
   language?: string;
   kernel?: string;
   replay?: boolean;
+  /** Sandbox level, network and limits (timeoutS: the default per-cell timeout); kept for restore. */
+  policy?: PolicyRequest;
 }
 
 export interface SessionManagerDeps {
@@ -55,7 +62,7 @@ export interface SessionManagerDeps {
   content: ContentStore;
   spawn: SpawnDeps;
   languages: LanguageRegistry;
-  exec: Pick<ExecService, 'policyFor' | 'appliedSandbox'>;
+  exec: Pick<ExecService, 'policyFor' | 'appliedSandbox' | 'isolation'>;
   host: SessionHost;
   hostEnv: NodeJS.ProcessEnv;
   logger: Logger;
@@ -65,7 +72,11 @@ export interface SessionManagerDeps {
 
 interface Session {
   record: SessionRecord;
+  /** The policy the running interpreter was started under (resolved from record.policy). */
+  policy: RunPolicy | null;
   interpreter: Interpreter | null;
+  /** Peak memory of the running interpreter, read per cell through one open /proc file. */
+  peakRss: PeakRssReader | null;
   runDir: string | null;
   busy: boolean;
   dead: string | null;
@@ -80,17 +91,17 @@ const BUILTIN_LANGUAGES: Record<string, { driver: string; tool: string; flags: s
   javascript: { driver: 'node_driver.mjs', tool: 'javascript', flags: [], encoding: 'json' },
   bash: { driver: 'bash_driver.sh', tool: 'bash', flags: ['--noprofile', '--norc'], encoding: 'raw' },
 };
-const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', python3: 'python', js: 'javascript', node: 'javascript', sh: 'bash', shell: 'bash' };
+/** Where the run directory (kernel connection file, ipc sockets) appears inside the sandbox. */
+const RUN_DIR_INSIDE = '/run/hangar';
+/** Directories every isolated run sees already (read-only system paths). */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64'];
 
-/** VmHWM of the interpreter; a synchronous /proc read (~10 µs) keeps the per-cell path off the thread pool. */
-function peakRssBytesSync(pid: number): number | undefined {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+/** The fields a caller set (zod leaves absent optional keys as undefined): what session.json keeps. */
+function definedOnly(request: PolicyRequest): PolicyRequest {
+  return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)) as PolicyRequest;
 }
+
+const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', python3: 'python', js: 'javascript', node: 'javascript', sh: 'bash', shell: 'bash' };
 
 /** src/drivers from both the sources (tests) and the built server (dist/runtime/sessions → ../../../src/drivers). */
 function findDriversDir(): string {
@@ -119,7 +130,7 @@ export class SessionManager {
     const records = await this.store.loadAll((id, error) => this.deps.logger.warn('skipping a broken session record', { id, error: String(error) }));
     for (const record of records) {
       const historyCells = (await this.store.history(record.session_id)).length;
-      this.sessions.set(record.session_id, { record, interpreter: null, runDir: null, busy: false, dead: null, historyCells, stopping: null, idleTimer: undefined });
+      this.sessions.set(record.session_id, { record, policy: null, interpreter: null, peakRss: null, runDir: null, busy: false, dead: null, historyCells, stopping: null, idleTimer: undefined });
     }
   }
 
@@ -138,7 +149,9 @@ export class SessionManager {
 
   private info(session: Session): SessionInfo {
     const status: SessionStatus = session.dead ? 'dead' : !session.interpreter ? 'dormant' : session.busy ? 'busy' : 'idle';
-    return { ...session.record, status, pid: session.interpreter?.pid ?? null, history_cells: session.historyCells };
+    const { session_id, name, env_id, language, backend, kernel, replay, created_at } = session.record;
+    const sandbox = session.policy ? { level: session.policy.level, network: session.policy.network } : null;
+    return { session_id, name, env_id, language, backend, kernel, replay, created_at, sandbox, status, pid: session.interpreter?.pid ?? null, history_cells: session.historyCells };
   }
 
   list(): SessionInfo[] {
@@ -176,6 +189,9 @@ export class SessionManager {
         );
       }
     }
+    // A policy the operator does not allow fails here, before anything starts.
+    const policyRequest = definedOnly(request.policy ?? {});
+    await this.deps.exec.policyFor(policyRequest);
     this.checkCapacity();
     const sessionId = newId('sess');
     const record: SessionRecord = {
@@ -187,8 +203,9 @@ export class SessionManager {
       kernel,
       replay: request.replay ?? true,
       created_at: new Date().toISOString(),
+      policy: policyRequest,
     };
-    const session: Session = { record, interpreter: null, runDir: null, busy: false, dead: null, historyCells: 0, stopping: null, idleTimer: undefined };
+    const session: Session = { record, policy: null, interpreter: null, peakRss: null, runDir: null, busy: false, dead: null, historyCells: 0, stopping: null, idleTimer: undefined };
     this.sessions.set(sessionId, session);
     try {
       await this.store.save(record);
@@ -211,41 +228,85 @@ export class SessionManager {
     return spec;
   }
 
-  private async launchContext(session: Session): Promise<LaunchContext> {
+  /**
+   * How the session's interpreter starts under `policy`: at level isolated inside bubblewrap, like
+   * one-shot runs (ExecService): the environment read-only at its own path, the workspace
+   * read-write at /workspace, a private /tmp, the drivers read-only at /source and the run
+   * directory (kernel connection file and ipc sockets) read-write at /run/hangar.
+   */
+  private async launchContext(session: Session, policy: RunPolicy, programs: string[], extraReadOnly: string[] = []): Promise<LaunchContext> {
     const { record } = session;
     const cwd = await this.deps.host.workspaceFor(record.env_id);
+    const envPath = await this.deps.host.envPathFor?.(record.env_id);
     // A fresh directory per interpreter start: the last one's removal may still be under way.
     // A unix socket path is at most 107 bytes: fall back to /tmp when the data dir is deep.
     const base = path.join(this.deps.layout.scratch, `${record.session_id}-`);
     const runDir = await mkdtemp(base.length > 80 ? path.join(os.tmpdir(), 'hangar-sess-') : base);
     await mkdir(path.join(runDir, 'tmp'), { recursive: true });
     session.runDir = runDir;
-    const limits = { ...(await this.policy()).limits, timeoutMs: Number.POSITIVE_INFINITY };
-    // Tool caches (matplotlib's font cache) go to the private directory, not into the workspace.
-    const env = buildRunEnvironment(this.deps.hostEnv, { home: cwd, tmpDir: path.join(runDir, 'tmp'), extra: { MPLCONFIGDIR: path.join(runDir, 'tmp', 'mpl') } });
-    return { spawn: this.deps.spawn, cwd, env, limits, runDir };
+    const limits = { ...policy.limits, timeoutMs: Number.POSITIVE_INFINITY };
+    const isolated = policy.level === 'isolated';
+    const mounts: Array<[string, string]> = isolated ? [[cwd, SANDBOX_PATHS.work], [this.driversDir, SANDBOX_PATHS.src], [runDir, RUN_DIR_INSIDE]] : [];
+    const inside = (hostPath: string): string => {
+      for (const [host, inner] of mounts) if (isWithin(host, hostPath)) return path.posix.join(inner, path.relative(host, hostPath));
+      return hostPath;
+    };
+    const tmp = isolated ? SANDBOX_PATHS.tmp : path.join(runDir, 'tmp');
+    // Tool caches (matplotlib's font cache) go to the private /tmp, not into the workspace.
+    const env = buildRunEnvironment(this.deps.hostEnv, {
+      home: inside(cwd),
+      tmpDir: tmp,
+      pathPrefix: envPath ? [path.join(envPath, 'bin')] : [],
+      extra: { MPLCONFIGDIR: path.posix.join(tmp, 'mpl'), ...(envPath ? { VIRTUAL_ENV: envPath } : {}) },
+    });
+    let wrap: LaunchContext['wrap'] = (command) => command;
+    if (isolated) {
+      const bwrap = (await this.deps.exec.isolation()).bwrap ?? '/usr/bin/bwrap';
+      const toolchains = await Promise.all(programs.filter((p) => path.isAbsolute(p)).map((p) => toolchainMounts(p)));
+      const readOnly = [...new Set([...toolchains.flat(), ...(envPath ? [envPath] : []), ...extraReadOnly])];
+      wrap = (command, runEnv) => [
+        ...bwrapArgs({
+          bwrap,
+          workDir: cwd,
+          srcDir: this.driversDir,
+          network: policy.network,
+          tmpBytes: policy.tmpBytes,
+          readOnly,
+          writable: [{ host: runDir, inside: RUN_DIR_INSIDE }],
+          env: runEnv,
+        }),
+        ...command,
+      ];
+    }
+    return { spawn: this.deps.spawn, cwd, env, limits, runDir, isolated, inside, wrap };
   }
 
   private async startInterpreter(session: Session): Promise<void> {
     const { record } = session;
-    const launch = await this.launchContext(session);
+    const policy = await this.deps.exec.policyFor(record.policy ?? {});
     let interpreter: Interpreter;
     try {
       if (record.backend === 'kernel') {
         const spec = await this.findKernel(record.env_id, record.kernel ?? '');
+        const resourceDir = SYSTEM_DIRS.some((dir) => isWithin(dir, spec.resourceDir)) ? [] : [spec.resourceDir];
+        const launch = await this.launchContext(session, policy, spec.argv.slice(0, 1), resourceDir);
         interpreter = await KernelInterpreter.start(launch, spec);
       } else {
         const builtin = BUILTIN_LANGUAGES[record.language];
         if (!builtin) throw new HangarError('LANGUAGE_UNAVAILABLE', `no builtin driver for ${record.language}`);
         const tool = record.language === 'python' ? await this.deps.host.pythonFor(record.env_id) : (await this.deps.languages.resolve(builtin.tool)).tool;
-        interpreter = await DriverInterpreter.start(launch, [tool, ...builtin.flags, path.join(this.driversDir, builtin.driver)], builtin.encoding);
+        const launch = await this.launchContext(session, policy, [tool]);
+        interpreter = await DriverInterpreter.start(launch, [tool, ...builtin.flags, launch.inside(path.join(this.driversDir, builtin.driver))], builtin.encoding);
       }
     } catch (error) {
       await this.removeRunDir(session);
       if (error instanceof InterpreterDied) throw new HangarError('KERNEL_DIED', `the ${record.language} interpreter did not start: ${error.message}`);
       throw error;
     }
+    session.policy = policy;
     session.interpreter = interpreter;
+    session.peakRss?.close();
+    session.peakRss = new PeakRssReader(interpreter.pid);
     session.dead = null;
     session.stopping = null;
     void interpreter.died.then((death) => {
@@ -257,7 +318,10 @@ export class SessionManager {
     this.touch(session);
   }
 
+  /** Releases what the last interpreter held: its /proc file and its run directory. */
   private async removeRunDir(session: Session): Promise<void> {
+    session.peakRss?.close();
+    session.peakRss = null;
     const dir = session.runDir;
     session.runDir = null;
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -286,17 +350,10 @@ export class SessionManager {
     session.idleTimer.unref();
   }
 
-  /**
-   * Sessions run at level process for now (their interpreters are not yet started inside bubblewrap):
-   * the policy says so, and an operator who demands isolated gets POLICY_DENIED.
-   */
-  private policy(timeoutS?: number): Promise<RunPolicy> {
-    return this.deps.exec.policyFor({ timeoutS, sandbox: 'process' });
-  }
-
   async execute(sessionId: string, code: string, options: { timeoutS?: number; signal?: AbortSignal } = {}): Promise<ReplResult> {
     const session = this.get(sessionId);
-    const policy = await this.policy(options.timeoutS);
+    // A per-cell timeout within the operator's maximum; otherwise the session's default.
+    const cellTimeoutMs = options.timeoutS === undefined ? undefined : (await this.deps.exec.policyFor({ ...session.record.policy, timeoutS: options.timeoutS })).limits.timeoutMs;
     return this.queue.run(sessionId, async () => {
       if (this.sessions.get(sessionId) !== session) this.get(sessionId);
       if (session.dead) {
@@ -311,7 +368,7 @@ export class SessionManager {
       }
       session.busy = true;
       try {
-        return await this.runCell(session, code, policy, options.signal, warnings, replayed);
+        return await this.runCell(session, code, cellTimeoutMs, options.signal, warnings, replayed);
       } finally {
         session.busy = false;
         this.touch(session);
@@ -341,11 +398,12 @@ export class SessionManager {
     return done;
   }
 
-  private async runCell(session: Session, code: string, policy: RunPolicy, signal: AbortSignal | undefined, warnings: string[], replayed: number | null): Promise<ReplResult> {
-    const { timeoutMs } = policy.limits;
+  private async runCell(session: Session, code: string, cellTimeoutMs: number | undefined, signal: AbortSignal | undefined, warnings: string[], replayed: number | null): Promise<ReplResult> {
     const interpreter = session.interpreter;
-    if (!interpreter) throw new HangarError('INTERNAL', 'no interpreter');
-    const collector = new CellCollector(this.deps.content, this.deps.config.maxOutputChars);
+    const policy = session.policy;
+    if (!interpreter || !policy) throw new HangarError('INTERNAL', 'no interpreter');
+    const timeoutMs = cellTimeoutMs ?? policy.limits.timeoutMs;
+    const collector = new CellCollector(this.deps.content, policy.limits.maxOutputChars);
     const started = performance.now();
     const running = interpreter.execute(code, collector).then(
       (reply) => ({ kind: 'reply' as const, reply }),
@@ -391,11 +449,12 @@ export class SessionManager {
     const reply = outcome.kind === 'reply' ? outcome.reply : null;
     const halted = stop as { status: ExecStatus; why: string } | null;
     if (reply?.status === 'ok' && !halted) {
-      this.store.appendHistory(session.record.session_id, code);
+      void this.store.appendHistory(session.record.session_id, code).catch((error: unknown) => {
+        this.deps.logger.warn('could not append to a session history', { id: session.record.session_id, error: String(error) });
+      });
       session.historyCells++;
     }
-    const pid = session.interpreter?.pid;
-    const peak = pid === undefined ? undefined : peakRssBytesSync(pid);
+    const peak = session.interpreter ? session.peakRss?.bytes() : undefined;
     return collector.finish({
       sessionId: session.record.session_id,
       status: halted ? halted.status : (reply?.status ?? 'error'),
@@ -404,8 +463,8 @@ export class SessionManager {
       executionCount: reply?.executionCount ?? null,
       durationMs: performance.now() - started,
       peakMemoryMb: peak === undefined ? null : Math.round((peak / 1048576) * 100) / 100,
-      sandbox: this.deps.exec.appliedSandbox(policy),
-      warnings,
+      sandbox: this.deps.exec.appliedSandbox({ ...policy, limits: { ...policy.limits, timeoutMs } }),
+      warnings: [...policy.warnings, ...warnings],
       replayedCells: replayed,
       stateLost,
     });
@@ -445,5 +504,6 @@ export class SessionManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.sessions.values()].map((s) => this.stopInterpreter(s, 'stopped: the server is shutting down')));
+    await this.store.close();
   }
 }

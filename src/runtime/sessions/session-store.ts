@@ -1,5 +1,4 @@
-import { appendFileSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
@@ -16,13 +15,46 @@ export const SessionRecordSchema = z.object({
   kernel: z.string().nullable(),
   replay: z.boolean(),
   created_at: z.string(),
+  /** The sandbox arguments of repl_create (PolicyRequest): a restored session runs under the same policy. Absent in older records. */
+  policy: z
+    .object({
+      sandbox: z.enum(['process', 'isolated']).optional(),
+      network: z.enum(['off', 'on']).optional(),
+      timeoutS: z.number().optional(),
+      memoryMb: z.number().optional(),
+      cpuS: z.number().optional(),
+      maxProcesses: z.number().optional(),
+      maxFileMb: z.number().optional(),
+      maxOutputChars: z.number().optional(),
+    })
+    .optional(),
 });
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;
 
 const sessionRecord = new RecordType('session', 1, SessionRecordSchema);
 
 export class SessionStore {
+  /** Per session, the history writes under way: appends stay in order and reads wait for them. */
+  private readonly writes = new Map<string, Promise<void>>();
+  /** Open history files (O_APPEND), kept between cells: one write per cell instead of open, write, close. */
+  private readonly handles = new Map<string, FileHandle>();
+
   constructor(private readonly layout: DataLayout) {}
+
+  /** Runs `write` after the session's earlier writes; a failed write is logged by the caller, never fatal. */
+  private chain(id: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.writes.get(id) ?? Promise.resolve()).then(write, write);
+    const settled = next.catch(() => undefined);
+    this.writes.set(id, settled);
+    void settled.then(() => {
+      if (this.writes.get(id) === settled) this.writes.delete(id);
+    });
+    return next;
+  }
+
+  private settled(id: string): Promise<void> {
+    return this.writes.get(id) ?? Promise.resolve();
+  }
 
   private file(id: string, name: string): string {
     return path.join(this.layout.session(id), name);
@@ -47,17 +79,38 @@ export class SessionStore {
     return out;
   }
 
-  /** Synchronous on purpose: one small append (~20 µs) beats a thread-pool round trip on the per-cell hot path. */
-  appendHistory(id: string, code: string): void {
-    appendFileSync(this.file(id, 'history.jsonl'), `${JSON.stringify({ code, at: new Date().toISOString() })}\n`);
+  /**
+   * Off the reply path: the cell's result goes back without waiting for the disk; appends of one
+   * session stay in order, and history() / clearHistory() / remove() wait for them.
+   */
+  appendHistory(id: string, code: string): Promise<void> {
+    const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
+    return this.chain(id, async () => {
+      let handle = this.handles.get(id);
+      if (!handle) {
+        handle = await open(this.file(id, 'history.jsonl'), 'a', 0o600);
+        this.handles.set(id, handle);
+      }
+      await handle.write(line);
+    });
+  }
+
+  private async closeHandle(id: string): Promise<void> {
+    const handle = this.handles.get(id);
+    this.handles.delete(id);
+    await handle?.close().catch(() => undefined);
   }
 
   clearHistory(id: string): Promise<void> {
-    return writeFile(this.file(id, 'history.jsonl'), '');
+    return this.chain(id, async () => {
+      await this.closeHandle(id);
+      await writeFile(this.file(id, 'history.jsonl'), '');
+    });
   }
 
   /** The cells to replay; a torn last line (crash mid-append) is ignored. */
   async history(id: string): Promise<string[]> {
+    await this.settled(id);
     const text = await readFile(this.file(id, 'history.jsonl'), 'utf8').catch(() => '');
     const cells: string[] = [];
     for (const line of text.split('\n')) {
@@ -73,6 +126,15 @@ export class SessionStore {
   }
 
   remove(id: string): Promise<void> {
-    return rm(this.layout.session(id), { recursive: true, force: true });
+    return this.chain(id, async () => {
+      await this.closeHandle(id);
+      await rm(this.layout.session(id), { recursive: true, force: true });
+    });
+  }
+
+  /** Waits for every write under way and closes the history files (a restart finds the whole history). */
+  async close(): Promise<void> {
+    await Promise.all([...this.writes.values()]);
+    await Promise.all([...this.handles.keys()].map((id) => this.closeHandle(id)));
   }
 }
