@@ -161,6 +161,18 @@ describe('builtin python driver', () => {
     expect((await runtime.sessions.execute(s.session_id, '6 * 7')).result).toBe('42');
   });
 
+  it('destroy_environment ends the sessions of that environment first', async () => {
+    const env = await runtime.envs.create({ name: 'short-lived' });
+    const s = await runtime.sessions.create({ envId: env.env_id });
+    expect((await runtime.sessions.execute(s.session_id, '40 + 2')).result).toBe('42');
+    const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid;
+    expect(pid).toBeGreaterThan(0);
+    await runtime.envs.destroy(env.env_id);
+    expect(runtime.sessions.list().some((x) => x.session_id === s.session_id)).toBe(false);
+    await expectCode(runtime.sessions.execute(s.session_id, '1'), 'SESSION_NOT_FOUND');
+    expect(alive(pid ?? -1)).toBe(false);
+  });
+
   it('queues calls to one session in order and runs 20 sessions in parallel', async () => {
     const s = await runtime.sessions.create({});
     await runtime.sessions.execute(s.session_id, 'seen = []');

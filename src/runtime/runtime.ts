@@ -92,6 +92,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     interruptGraceMs: options.interruptGraceMs,
   });
   await sessions.init();
+  // An environment's sessions end before it is destroyed, like its processes.
+  envs.onBeforeDestroy(async (env) => {
+    await sessions.destroyEnv(env.env_id);
+  });
 
   return {
     config,

@@ -1,3 +1,4 @@
+import { SessionRecordSchema } from '../runtime/sessions/session-store.js';
 import { z } from 'zod';
 import type { ReplResult } from '../runtime/sessions/cell-result.js';
 import type { SessionInfo } from '../runtime/sessions/session-manager.js';
@@ -10,14 +11,7 @@ const sessionIdArg = z
   .regex(/^[a-z]+_[0-9a-f]{6,32}$/, 'session_id looks like sess_4f9c2a1b03 (see repl_list)')
   .describe('The session, as returned by repl_create or listed by repl_list.');
 
-const SessionInfoSchema = z.object({
-  session_id: z.string(),
-  name: z.string(),
-  env_id: z.string(),
-  language: z.string(),
-  backend: z.enum(['builtin', 'kernel']),
-  kernel: z.string().nullable(),
-  replay: z.boolean(),
+const SessionInfoSchema = SessionRecordSchema.omit({ policy: true }).extend({
   sandbox: z
     .object({ level: z.enum(['process', 'isolated']), network: z.enum(['off', 'on']) })
     .nullable()
@@ -25,7 +19,6 @@ const SessionInfoSchema = z.object({
   status: z.enum(['idle', 'busy', 'dead', 'dormant']),
   pid: z.number().nullable(),
   history_cells: z.number(),
-  created_at: z.string(),
 });
 
 const ReplResultSchema = ExecutionResultSchema.extend({

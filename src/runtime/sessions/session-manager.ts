@@ -501,6 +501,13 @@ export class SessionManager {
   }
 
   /** Stops every interpreter; sessions stay on disk and come back dormant. */
+  /** Ends and removes every session of an environment (destroy_environment ends them first). */
+  async destroyEnv(envId: string): Promise<number> {
+    const ids = [...this.sessions.values()].filter((s) => s.record.env_id === envId).map((s) => s.record.session_id);
+    for (const id of ids) await this.destroy(id);
+    return ids.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.sessions.values()].map((s) => this.stopInterpreter(s, 'stopped: the server is shutting down')));
