@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -90,10 +91,12 @@ describe('background processes', () => {
 
   it('kills a whole tree that ignores SIGTERM', async () => {
     const s = sessions[0]!;
-    const ignoring = `/usr/bin/python3 -c "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)" ${MARK}`;
+    // Each one says it is ready once its handler is in place: a TERM before that would end it early.
+    const ignoring = `/usr/bin/python3 -c "import os,signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); open('ready-%d' % os.getpid(), 'w').close(); time.sleep(300)" ${MARK}`;
     const script = `trap '' TERM; (trap '' TERM; setsid ${ignoring} & echo grandchild; ${ignoring}) & echo started; ${ignoring}`;
+    const workspace = path.join(s.dataDir, 'envs', 'default', 'workspace');
     const proc = await call<{ process_id: string; pid: number }>(s, 'spawn_process', { command: script });
-    await until(async () => (await procsWith(`signal.SIG_IGN); time.sleep(300)" ${MARK}`)).length >= 3);
+    await until(async () => (await readdir(workspace)).filter((f) => f.startsWith('ready-')).length >= 3);
     const started = Date.now();
     const killed = await call<{ running: boolean; signal: string | null; reason: string | null }>(s, 'kill_process', { process_id: proc.process_id, grace_s: 0.5 });
     expect(killed.running).toBe(false);

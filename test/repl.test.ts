@@ -239,7 +239,9 @@ describe('ipykernel through a kernelspec', () => {
     expect(e.error?.name).toBe('NameError');
     expect(e.error?.traceback).not.toMatch(/\u001b\[/);
     const plot = await runtime.sessions.execute(s.session_id, 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()');
-    expect(plot.outputs.map((o) => o.mime)).toContain('image/png');
+    const seen = JSON.stringify({ status: plot.status, stdout: plot.stdout, stderr: plot.stderr, error: plot.error, mimes: plot.outputs.map((o) => o.mime) });
+    expect(plot.status, seen).toBe('ok');
+    expect(plot.outputs.map((o) => o.mime), seen).toContain('image/png');
     const sleep = await runtime.sessions.execute(s.session_id, 'import time\ntime.sleep(100)', { timeoutS: 1 });
     expect(sleep.status).toBe('timeout');
     expect((await runtime.sessions.execute(s.session_id, 'y')).result).toBe('2');
