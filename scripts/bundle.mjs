@@ -1,20 +1,23 @@
-// Bundles the CLI (dist/cli.js, the package's bin) into one ES module with its dependencies (zod, the
-// MCP SDK), so a server starts by compiling one file instead of resolving and compiling ~500 modules
-// (server start-up is a target: DESIGN.md section 9, BENCHMARKS.md). The rest of dist/ stays as tsc
-// wrote it: tests and benchmarks import runtime modules from there, and the bundle's files find
-// their neighbours (src/drivers, package.json) through the paths computed below.
+// Bundles the CLI program (src/main.ts) and its dependencies (zod, the MCP SDK) into one CommonJS
+// file, dist/hangar.cjs, then records V8's code cache for it (dist/hangar.cjs.cache) by driving one
+// real start: dist/cli.js (the bin) compiles the bundle with that cache. Server start-up is a target
+// (DESIGN.md section 9); see BENCHMARKS.md for what each step saves. The rest of dist/ stays as tsc
+// wrote it: tests and benchmarks import runtime modules from there.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 const DIST = path.join(ROOT, 'dist');
+const BUNDLE = path.join(DIST, 'hangar.cjs');
 
 /**
- * Each source file keeps the `import.meta.url` it has in dist/ (e.g. dist/runtime/drivers.js), so
- * paths it resolves against it (drivers, the supervisor script) stay right inside the bundle.
+ * Each source file keeps the module URL it has in dist/ (e.g. dist/runtime/drivers.js), so paths it
+ * resolves against `import.meta.url` (drivers, the supervisor script, package.json) stay right.
  */
 const keepModuleUrls = {
   name: 'keep-module-urls',
@@ -22,25 +25,56 @@ const keepModuleUrls = {
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
       if (!args.path.startsWith(SRC + path.sep) || !text.includes('import.meta.url')) return undefined;
-      const built = path.relative(DIST, path.join(DIST, path.relative(SRC, args.path))).replace(/\.ts$/, '.js');
-      const url = `new URL(${JSON.stringify(`./${built.split(path.sep).join('/')}`)}, import.meta.url).href`;
-      return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
+      const built = `./${path.relative(SRC, args.path).split(path.sep).join('/').replace(/\.ts$/, '.js')}`;
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(built)}, __hangarDistUrl).href`), loader: 'ts' };
     });
   },
 };
 
 await build({
-  entryPoints: [path.join(SRC, 'cli.ts')],
-  outfile: path.join(DIST, 'cli.js'),
+  entryPoints: [path.join(SRC, 'main.ts')],
+  outfile: BUNDLE,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  // Native or service-process packages, loaded on first use from node_modules.
+  // Native or service-process packages, required on first use from node_modules.
   external: ['zeromq', 'esbuild'],
-  // Some bundled CommonJS code calls require(): give the ES module one.
-  banner: { js: "import { createRequire as __hangarCreateRequire } from 'node:module'; const require = __hangarCreateRequire(import.meta.url);" },
+  // import() becomes require(): a vm.Script (how the bin compiles the bundle) cannot import().
+  supported: { 'dynamic-import': false },
+  banner: { js: 'const __hangarDistUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [keepModuleUrls],
   logLevel: 'warning',
   legalComments: 'none',
 });
+
+/** One start of the bin (initialize, tools/list, stdin closed); on exit it writes the code cache. */
+async function recordCodeCache() {
+  await rm(`${BUNDLE}.cache`, { force: true });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hangar-build-'));
+  try {
+    const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--data-dir', dataDir, '--log-level', 'error'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { PATH: '/usr/bin:/bin', HANGAR_BUILD_CODE_CACHE: '1' },
+    });
+    const requests = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'build', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} },
+    ];
+    for (const request of requests) child.stdin.write(`${JSON.stringify(request)}\n`);
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('"id":2')) child.stdin.end();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    if (code !== 0 || !out.includes('"id":2')) process.stderr.write(`bundle: no code cache recorded (the warm-up start exited with ${code}); start-up will be slower\n`);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await recordCodeCache();

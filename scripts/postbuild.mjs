@@ -1,6 +1,6 @@
-// After tsc: bundle the CLI into one file (scripts/bundle.mjs), then make it executable (tsc and
-// esbuild do not keep file modes).
+// After tsc: make the bin executable (tsc does not keep file modes), then bundle the CLI and record
+// its code cache (scripts/bundle.mjs).
 import { chmodSync } from 'node:fs';
-import './bundle.mjs';
 
 chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
+await import('./bundle.mjs');
