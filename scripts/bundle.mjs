@@ -1,10 +1,10 @@
-// Bundles the CLI program (src/main.ts) and its dependencies (zod, the MCP SDK) into one CommonJS
+// Writes the tools' JSON schemas to dist/tool-schemas.json. Bundles the CLI program (src/main.ts) and its dependencies (zod, the MCP SDK) into one CommonJS
 // file, dist/hangar.cjs, then records V8's code cache for it (dist/hangar.cjs.cache) by driving one
 // real start: dist/cli.js (the bin) compiles the bundle with that cache. Server start-up is a target
 // (DESIGN.md section 9); see BENCHMARKS.md for what each step saves. The rest of dist/ stays as tsc
 // wrote it: tests and benchmarks import runtime modules from there.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,11 @@ const keepModuleUrls = {
     });
   },
 };
+
+// The tools' JSON schemas, made once here instead of at every start (src/server/tool-host.ts).
+const { ALL_TOOLS } = await import(path.join(DIST, 'tools/index.js'));
+const { toolJsonSchemas } = await import(path.join(DIST, 'server/tool-host.js'));
+await writeFile(path.join(DIST, 'tool-schemas.json'), JSON.stringify(toolJsonSchemas(ALL_TOOLS)));
 
 await build({
   entryPoints: [path.join(SRC, 'main.ts')],
