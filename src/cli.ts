@@ -30,7 +30,13 @@ if (source === undefined) {
   const script = new vm.Script(Module.wrap(source.toString('utf8')), { filename: bundle, cachedData: readOptional(cacheFile) });
   // Set by scripts/bundle.mjs only: the cache is written when a start it drives has exited.
   if (process.env.HANGAR_BUILD_CODE_CACHE === '1') {
-    process.once('exit', () => writeFileSync(cacheFile, script.createCachedData()));
+    process.once('exit', () => {
+      try {
+        writeFileSync(cacheFile, script.createCachedData());
+      } catch (error) {
+        process.stderr.write(`hangar: could not write the code cache ${cacheFile}: ${String(error)}\n`);
+      }
+    });
   }
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   const module = { exports: {} };
