@@ -10,7 +10,8 @@ export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
   warmup: 10,
   async setup() {
     const dataDir = await tempDir('a');
-    const session = await connectStdio(hangarServeArgs(dataDir, [], cli));
+    // Level process: the a/b target is about the process level (the isolated level is bench/sandbox.mjs).
+    const session = await connectStdio(hangarServeArgs(dataDir, ['--sandbox', 'process'], cli));
     const call = async () => {
       const result = await session.client.callTool({ name: 'run_code', arguments: { code: 'print(1)' } });
       const out = result.structuredContent;

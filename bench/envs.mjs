@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { createRuntime } = await import(path.join(here, '../dist/runtime/runtime.js'));
 const { ConfigSchema } = await import(path.join(here, '../dist/config/schema.js'));
+const { emitRows } = await import(path.join(here, 'lib.mjs'));
 
 const PY = '/usr/bin/python3';
 const N = Number(process.env.BENCH_N ?? 20);
@@ -23,7 +24,7 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 };
 const report = (label, xs) => {
-  const r = { label, n: xs.length, p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) };
+  const r = { label, n: xs.length, p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
   console.log(`${label.padEnd(44)} n=${String(r.n).padStart(3)}  p50 ${r.p50.toFixed(1).padStart(8)} ms  p99 ${r.p99.toFixed(1).padStart(8)} ms`);
   return r;
 };
@@ -90,6 +91,15 @@ try {
     `vs venv --without-pip ${(results.create.p50 / results.withoutPip.p50).toFixed(2)}x, vs venv with pip ${(results.create.p50 / results.withPip.p50).toFixed(3)}x`);
   const ratio = results.install.p50 / results.plainInstall.p50;
   console.log(`install p50 ratio vs plain pip ${ratio.toFixed(2)}x (target <= 1.2): ${ratio <= 1.2 ? 'MET' : 'MISSED'}`);
+  const row = (id, r, extra = {}) => ({ id, title: r.label, n: r.n, p50: r.p50, p99: r.p99, mean: r.mean, ...extra });
+  await emitRows([
+    row('v-create', results.create, { measured: results.create.p50, unit: 'ms', target: 'p50 ≤ 150 ms', pass: results.create.p50 <= 150 }),
+    row('v-nopip', results.withoutPip),
+    row('v-pip', results.withPip),
+    row('v-install', results.install),
+    row('v-pipinst', results.plainInstall),
+    { id: 'v-install/pip', title: 'ratio install_packages / plain pip (p50)', n: results.install.n, measured: ratio, unit: '×', target: '≤ 1.2', pass: ratio <= 1.2 },
+  ]);
 } finally {
   await runtime.close();
   rmSync(root, { recursive: true, force: true });

@@ -82,3 +82,15 @@ export async function cpuMsOf(pid) {
 }
 
 export const MiB = 1048576;
+
+/**
+ * Rows for the combined table of `npm run bench`: a standalone scenario script (sandbox.mjs,
+ * envs.mjs, ...) run by run.mjs appends them as JSON lines to the file in BENCH_ROWS. Fields as in
+ * run.mjs: id, title, n, p50, p99, mean, measured, unit, target, pass, note.
+ */
+export async function emitRows(rows) {
+  const file = process.env.BENCH_ROWS;
+  if (!file) return;
+  const { appendFile } = await import('node:fs/promises');
+  await appendFile(file, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+}

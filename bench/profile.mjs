@@ -12,7 +12,7 @@ await mkdir(profDir, { recursive: true });
 const dataDir = await tempDir('prof');
 const session = await connectStdio({
   command: NODE,
-  args: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', CLI, 'serve', '--data-dir', dataDir, '--log-level', 'warn'],
+  args: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', CLI, 'serve', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', process.env.SANDBOX ?? 'process'],
   env: { PATH: CLEAN_PATH },
 });
 await session.client.listTools();

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import * as zmq from 'zeromq';
+import { emitRows } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
@@ -18,7 +19,7 @@ const WARMUP = 30;
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { p50: +at(0.5).toFixed(3), p99: +at(0.99).toFixed(3) };
+  return { n: s.length, p50: +at(0.5).toFixed(3), p99: +at(0.99).toFixed(3), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
 async function measure(fn) {
@@ -148,5 +149,16 @@ const rows = {
 };
 console.log(`repl_execute "x += 1", n=${N} (ms); Hangar rows at the default level (isolated where bubblewrap works) unless named`);
 for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}`);
-const builtinRaw = rows['builtin python, raw driver over its pipes'].p50;
-console.log(`builtin above raw, p50: ${(rows['builtin python, repl_execute through Hangar (MCP stdio)'].p50 - builtinRaw).toFixed(3)} ms (target <= 1)`);
+const named = Object.entries(rows);
+await emitRows(named.map(([title, st], i) => ({ id: `r${i + 1}`, title, ...st })));
+const above = (i, j, limit) => {
+  const a = named[i]?.[1];
+  const b = named[j]?.[1];
+  if (!a || !b) return [];
+  const d = a.p50 - b.p50;
+  return [{ id: `r${i + 1}−r${j + 1}`, title: `${named[i][0]} − ${named[j][0]} (p50)`, n: a.n, measured: d, unit: 'ms', target: `≤ ${limit} ms`, pass: d <= limit }];
+};
+// Targets: builtin driver ≤ 1 ms above the raw driver; ipykernel through Hangar ≤ 5 ms p50.
+const kernel = named[4]?.[1];
+const kernelRow = kernel ? [{ id: 'r5', title: `${named[4][0]} (p50)`, n: kernel.n, measured: kernel.p50, unit: 'ms', target: '≤ 5 ms', pass: kernel.p50 <= 5 }] : [];
+await emitRows([...above(1, 0, 1), ...above(2, 0, 1), ...kernelRow]);

@@ -1,9 +1,11 @@
 // `npm run bench`: Hangar's performance targets (DESIGN.md section 9) measured against baselines
 // in the same run. Usage: node bench/run.mjs [--quick] [--rounds N] [a b c d e f g ...]
+// Then the standalone scenario scripts (sandbox, envs, workspace, repl) run one after another, each
+// printing its own table; all rows go into one combined table in bench/results/latest.md.
 // Per-call scenarios are interleaved in rounds (a few samples of each in turn), so load from other
 // processes on a shared machine hits every scenario alike and the ratios stay meaningful.
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import runCode, { makeRunCode } from './a-run-code.mjs';
@@ -13,10 +15,20 @@ import noop, { makeNoop } from './d-noop.mjs';
 import { makeStartup, nodeStart, startup } from './e-startup.mjs';
 import bigOutput from './f-big-output.mjs';
 import idleRss from './g-idle-rss.mjs';
-import { PYTHON, ROOT, stats } from './lib.mjs';
+import { NODE, PYTHON, ROOT, stats, tempDir } from './lib.mjs';
 
 const SAMPLED = [runCode, barePython, codeRunner, noop, startup, nodeStart];
 const MEASURED = [bigOutput, idleRss];
+/**
+ * Scenario scripts that run on their own (`node bench/<file>`) and print their own table; run.mjs
+ * runs each as a child (fewer samples with --quick) and collects its rows (lib.mjs emitRows).
+ */
+const SCRIPTS = [
+  { id: 'sandbox', file: 'sandbox.mjs', title: 'run_code print(1): level isolated vs process vs bare python (in-process runtime)', quickEnv: { BENCH_N: '15' } },
+  { id: 'envs', file: 'envs.mjs', title: 'create_environment and install_packages vs venv and plain pip', quickEnv: { BENCH_N: '6' } },
+  { id: 'workspace', file: 'workspace.mjs', title: 'workspace file write+read 1 MB over MCP; process_output tail of 1 MB / 100 MB logs', quickEnv: { ROUNDS: '8' } },
+  { id: 'repl', file: 'repl.mjs', title: 'repl_execute: builtin driver and ipykernel, through Hangar vs raw', quickEnv: { BENCH_N: '60' } },
+];
 /** Scenarios whose numbers only mean something next to a baseline pull the baseline in. */
 const BASELINES = { a: ['b'], c: ['b'], e: ['e0'] };
 
@@ -28,12 +40,12 @@ function parseArgs(argv) {
     else if (arg === '--rounds') options.rounds = Number(argv[++i]);
     else if (arg === '--baseline-cli') options.baselineCli = argv[++i];
     else if (arg === '--help' || arg === '-h') {
-      const all = [...SAMPLED, ...MEASURED].map((s) => `  ${s.id.padEnd(3)} ${s.title}`).join('\n');
+      const all = [...SAMPLED, ...MEASURED, ...SCRIPTS].map((s) => `  ${s.id.padEnd(9)} ${s.title}`).join('\n');
       process.stdout.write(`usage: node bench/run.mjs [--quick] [--rounds N] [--baseline-cli PATH] [ID ...]\n\n${all}\n`);
       process.exit(0);
     } else options.ids.push(arg.toLowerCase());
   }
-  const known = new Set([...SAMPLED, ...MEASURED].map((s) => s.id));
+  const known = new Set([...SAMPLED, ...MEASURED, ...SCRIPTS].map((s) => s.id));
   for (const id of options.ids) {
     if (!known.has(id)) {
       process.stderr.write(`bench: unknown scenario "${id}"; known: ${[...known].join(', ')}\n`);
@@ -48,7 +60,7 @@ function parseArgs(argv) {
 }
 
 function selected(ids) {
-  if (ids.length === 0) return new Set([...SAMPLED, ...MEASURED].map((s) => s.id));
+  if (ids.length === 0) return new Set([...SAMPLED, ...MEASURED, ...SCRIPTS].map((s) => s.id));
   const set = new Set(ids);
   for (const id of ids) for (const base of BASELINES[id] ?? []) set.add(base);
   return set;
@@ -77,6 +89,29 @@ async function runSampled(scenarios, { quick, rounds }) {
     for (const entry of live) await entry.handle.teardown().catch(() => undefined);
   }
   return new Map(live.map((e) => [e.scenario.id, { title: e.scenario.title, note: e.handle.note ?? '', ...stats(e.samples) }]));
+}
+
+/** Runs one scenario script as a child (its table goes straight to our stdout) and returns its rows. */
+async function runScript(script, { quick }) {
+  const dir = await tempDir('rows');
+  const rowsFile = path.join(dir, 'rows.jsonl');
+  try {
+    process.stdout.write(`\n== ${script.id}: ${script.title} (bench/${script.file})\n`);
+    const code = await new Promise((resolve) => {
+      const child = spawn(NODE, [path.join(ROOT, 'bench', script.file)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, ...(quick ? script.quickEnv : {}), BENCH_ROWS: rowsFile },
+      });
+      child.once('error', () => resolve(-1));
+      child.once('exit', (exitCode) => resolve(exitCode));
+    });
+    const text = await readFile(rowsFile, 'utf8').catch(() => '');
+    const rows = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    if (code !== 0) rows.push({ id: script.id, title: `bench/${script.file}`, n: 0, note: `FAILED: exited with ${code}`, pass: false });
+    return rows;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function sampledRows(results) {
@@ -129,7 +164,7 @@ function tableLines(rows) {
   const body = rows.map((r) => [
     r.id,
     r.title,
-    String(r.n),
+    r.n === undefined ? '—' : String(r.n),
     fmt(r.p50),
     fmt(r.p99),
     fmt(r.mean),
@@ -181,6 +216,10 @@ async function main() {
   for (const scenario of MEASURED.filter((s) => want.has(s.id))) {
     process.stderr.write(`measure ${scenario.id}: ${scenario.title}\n`);
     rows.push(...(await scenario.measure(options)));
+  }
+  for (const script of SCRIPTS.filter((s) => want.has(s.id))) {
+    process.stderr.write(`script ${script.id}: bench/${script.file}\n`);
+    rows.push(...(await runScript(script, options)));
   }
   const loadAfter = os.loadavg()[0];
   const table = tableLines(rows);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigSchema } from '../dist/config/schema.js';
 import { createRuntime } from '../dist/runtime/runtime.js';
+import { emitRows, stats } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 40);
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hangar-bench-'));
@@ -30,3 +31,21 @@ rmSync(dataDir, { recursive: true, force: true });
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 for (const [name, xs] of Object.entries(times)) console.log(`${name.padEnd(9)} p50 ${q(xs, 0.5).toFixed(1)} ms  p90 ${q(xs, 0.9).toFixed(1)} ms`);
 console.log(`isolated - process p50: ${(q(times.isolated, 0.5) - q(times.process, 0.5)).toFixed(1)} ms`);
+const rowOf = (id, title, xs, note = '') => ({ id, title, ...stats(xs), note });
+const iso = stats(times.isolated);
+const proc = stats(times.process);
+await emitRows([
+  rowOf('s-iso', 'run_code print(1) in-process runtime, level isolated', times.isolated, 'bubblewrap'),
+  rowOf('s-proc', 'run_code print(1) in-process runtime, level process', times.process),
+  rowOf('s-bare', 'bare /usr/bin/python3 -c print(1) (execFileSync)', times.bare),
+  {
+    id: 's-iso−proc',
+    title: 'isolated − process (p50)',
+    n: iso.n,
+    measured: iso.p50 - proc.p50,
+    unit: 'ms',
+    target: '≤ 10 ms',
+    pass: iso.p50 - proc.p50 <= 10,
+    note: `ratio ${(iso.p50 / proc.p50).toFixed(2)}×`,
+  },
+]);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { emitRows, stats as fullStats } from './lib.mjs';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli.js');
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
@@ -62,6 +63,10 @@ try {
   const m = stats(mcp);
   const f = stats(fsTimes);
   console.log(JSON.stringify({ bench: 'write+read 1 MB', mcp_ms: m, fs_ms: f, ratio_p50: +(m.p50 / f.p50).toFixed(1) }));
+  await emitRows([
+    { id: 'w-mcp', title: 'workspace_write_file + read_file 1 MB over MCP', ...fullStats(mcp), note: `${(m.p50 / f.p50).toFixed(1)}× the fs baseline` },
+    { id: 'w-fs', title: 'baseline: the same bytes through fs', ...fullStats(fsTimes) },
+  ]);
 
   // Logs of 1 MB and 100 MB, written by real background processes.
   for (const sizeMb of [1, 100]) {
@@ -76,6 +81,10 @@ try {
     const tails = [];
     for (let i = 0; i < ROUNDS; i++) tails.push(await time(() => call('process_output', { process_id: proc.process_id, tail_lines: 100 })));
     const last = await call('process_output', { process_id: proc.process_id, tail_lines: 100 });
+    const tail = fullStats(tails);
+    await emitRows([
+      { id: `w-tail${sizeMb}`, title: `process_output tail 100 lines of a ${sizeMb} MB log`, ...tail, measured: tail.p50, unit: 'ms', target: 'p50 ≤ 10 ms', pass: tail.p50 <= 10 },
+    ]);
     console.log(
       JSON.stringify({ bench: `process_output tail 100 lines, ${sizeMb} MB log`, log_bytes: last.total_bytes, lines: last.output.split('\n').length - 1, mcp_ms: stats(tails), target_ms: 10 }),
     );

@@ -1,64 +1,44 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
-import { buildConfig, ConfigError, fromEnv, fromFile, fromFlags } from './config/load.js';
-import { connectHint, helpText } from './cli/help.js';
-import { parseCli, UsageError } from './cli/parse.js';
-import { serve } from './cli/serve.js';
-import { createLogger } from './runtime/logger.js';
-import { createRuntime } from './runtime/runtime.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+/**
+ * The bin. Server start-up is a target (DESIGN.md section 9), and most of it used to be Node
+ * resolving and compiling ~500 modules. `npm run build` bundles src/main.ts and its dependencies into
+ * one CommonJS file, dist/hangar.cjs, and records V8's code cache for it after a real start
+ * (scripts/bundle.mjs). This file compiles the bundle with that cache, so the functions a start needs
+ * arrive compiled. A cache from another Node version or changed source is rejected by V8 and the
+ * bundle compiles as usual; without a bundle (tsc output only) main.js is imported instead.
+ */
+const bundle = fileURLToPath(new URL('./hangar.cjs', import.meta.url));
+const cacheFile = `${bundle}.cache`;
 
-async function main(argv: string[]): Promise<number> {
-  const parsed = parseCli(argv);
-  if (parsed === 'version') {
-    process.stdout.write(`${version}\n`);
-    return 0;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(helpText(version));
-    return 0;
-  }
-  const { command, values, positionals } = parsed;
-  const file = typeof values.config === 'string' ? await fromFile(values.config) : {};
-  const config = buildConfig(file, fromEnv(process.env), fromFlags(values));
-  switch (command) {
-    case 'serve':
-      return serve(config);
-    // Commands other than serve load their code on demand: server start-up is a target (DESIGN.md 9).
-    case 'run': {
-      const { runOnce } = await import('./cli/run.js');
-      return runOnce(config, values, positionals);
-    }
-    case 'doctor': {
-      const [{ doctor }, { formatDoctor }] = await Promise.all([import('./runtime/doctor.js'), import('./cli/doctor.js')]);
-      const runtime = await createRuntime(config, { logger: createLogger('error') });
-      try {
-        const report = await doctor(runtime);
-        process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
-        return 0;
-      } finally {
-        await runtime.close();
-      }
-    }
-    case 'help':
-      process.stdout.write(`${helpText(version)}\n${connectHint()}`);
-      return 0;
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Handles left by a transport must not keep a finished server alive.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`hangar: ${error.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`hangar: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+const source = readOptional(bundle);
+if (source === undefined) {
+  await import('./main.js');
+} else {
+  const script = new vm.Script(Module.wrap(source.toString('utf8')), { filename: bundle, cachedData: readOptional(cacheFile) });
+  // Set by scripts/bundle.mjs only: the cache is written when a start it drives has exited.
+  if (process.env.HANGAR_BUILD_CODE_CACHE === '1') {
+    process.once('exit', () => {
+      try {
+        writeFileSync(cacheFile, script.createCachedData());
+      } catch (error) {
+        process.stderr.write(`hangar: could not write the code cache ${cacheFile}: ${String(error)}\n`);
+      }
+    });
+  }
+  const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  const module = { exports: {} };
+  run.call(module.exports, module.exports, createRequire(bundle), module, bundle, fileURLToPath(new URL('.', import.meta.url)));
+}

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeError, HangarError, isHangarError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { summarizeArgs } from '../runtime/store/audit.js';
 import type { ReplyBlock, ToolDefinition } from '../tools/define.js';
+import { ALL_TOOLS } from '../tools/index.js';
 
 /**
  * Turns tool definitions into MCP tools: JSON schemas made once at start (not per request), input
@@ -38,6 +40,25 @@ function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): ObjectSchema {
   return { ...out, type: 'object' };
 }
 
+export type ToolJsonSchemas = Record<string, { input: ObjectSchema; output: ObjectSchema }>;
+
+/** The JSON schemas of tools, by name: what `npm run build` writes to dist/tool-schemas.json. */
+export function toolJsonSchemas(tools: readonly ToolDefinition[]): ToolJsonSchemas {
+  return Object.fromEntries(tools.map((tool) => [tool.name, { input: jsonSchema(tool.input, 'input'), output: jsonSchema(tool.output, 'output') }]));
+}
+
+/**
+ * The built tools' JSON schemas, made at build time: converting ~80 zod schemas was a third of a
+ * server's start-up (BENCHMARKS.md). Absent when running from the sources (then they are made here).
+ */
+function precomputedSchemas(): ToolJsonSchemas {
+  try {
+    return JSON.parse(readFileSync(new URL('../tool-schemas.json', import.meta.url), 'utf8')) as ToolJsonSchemas;
+  } catch {
+    return {};
+  }
+}
+
 /** A caller's key as it may appear in an error: control characters (NUL …) escaped, length cut. */
 function printableKey(key: PropertyKey): string {
   const shown = String(key).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -57,22 +78,38 @@ export class ToolHost {
   readonly listed: ListedTool[];
   private readonly byName: Map<string, ToolDefinition>;
   /** Strict copies of the input schemas: an unknown argument is a mistake worth naming. */
-  private readonly strictInputs: Map<string, z.ZodObject>;
+  private readonly strictInputs = new Map<string, z.ZodObject>();
 
   constructor(
     private readonly runtime: Runtime,
     tools: readonly ToolDefinition[],
   ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
-    this.strictInputs = new Map(tools.map((t) => [t.name, t.input.strict()]));
-    this.listed = tools.map((tool) => ({
-      name: tool.name,
-      title: tool.title,
-      description: tool.description,
-      inputSchema: jsonSchema(tool.input, 'input'),
-      outputSchema: jsonSchema(tool.output, 'output'),
-      annotations: { title: tool.title, ...tool.annotations },
-    }));
+    // Only the built-in definitions themselves may use the build's schemas: a tool made elsewhere
+    // (a test, a benchmark) with a built-in's name has its own.
+    const builtIn = new Set<ToolDefinition>(ALL_TOOLS);
+    const built = tools.some((t) => builtIn.has(t)) ? precomputedSchemas() : {};
+    this.listed = tools.map((tool) => {
+      const ready = builtIn.has(tool) ? built[tool.name] : undefined;
+      return {
+        name: tool.name,
+        title: tool.title,
+        description: tool.description,
+        inputSchema: ready?.input ?? jsonSchema(tool.input, 'input'),
+        outputSchema: ready?.output ?? jsonSchema(tool.output, 'output'),
+        annotations: { title: tool.title, ...tool.annotations },
+      };
+    });
+  }
+
+  /** The strict copy of a tool's input schema, made on its first call (not all at start). */
+  private strictInput(tool: ToolDefinition): z.ZodObject {
+    let strict = this.strictInputs.get(tool.name);
+    if (!strict) {
+      strict = tool.input.strict();
+      this.strictInputs.set(tool.name, strict);
+    }
+    return strict;
   }
 
   outputSchemaOf(name: string): ObjectSchema | undefined {
@@ -95,7 +132,7 @@ export class ToolHost {
       if (!tool) {
         throw new HangarError('UNKNOWN_TOOL', `no tool named "${name.slice(0, 64)}"; available: ${[...this.byName.keys()].join(', ')}`);
       }
-      const parsed = (this.strictInputs.get(name) ?? tool.input).safeParse(rawArgs ?? {});
+      const parsed = this.strictInput(tool).safeParse(rawArgs ?? {});
       if (!parsed.success) {
         const messages = parsed.error.issues.slice(0, 5).map(formatIssue);
         throw new HangarError('INVALID_ARGUMENT', `${messages.join('; ')} (see the ${tool.name} input schema)`);

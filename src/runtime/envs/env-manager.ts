@@ -107,8 +107,10 @@ export class EnvManager {
 
   private async problemOf(record: EnvRecord): Promise<string | null> {
     const missing = async (p: string) => access(p).then(() => false, () => true);
-    if (await missing(record.python_path)) return `its interpreter ${record.python_path} is gone`;
-    if (await missing(record.workspace_path)) return `its workspace ${record.workspace_path} is gone`;
+    // Checked on every run in the environment: both at once.
+    const [noPython, noWorkspace] = await Promise.all([missing(record.python_path), missing(record.workspace_path)]);
+    if (noPython) return `its interpreter ${record.python_path} is gone`;
+    if (noWorkspace) return `its workspace ${record.workspace_path} is gone`;
     return null;
   }
 

@@ -157,6 +157,7 @@ export class ExecService {
   async runCode(request: RunCodeRequest): Promise<ExecutionResult> {
     const { entry, tool } = await this.deps.languages.resolve(request.language);
     const policy = await this.policyFor(request.policy);
+    // With an environment the program works in its workspace: no scratch work directory to make.
     return this.withRunDirs(async (dirs) => {
       const cwd = request.environment?.workspacePath ?? dirs.work;
       for (const [name, text] of Object.entries(request.files ?? {})) {
@@ -165,7 +166,7 @@ export class ExecService {
         await writeFile(file, text);
       }
       return this.runSource({ ...request, entry, tool, cwd, dirs, policy });
-    });
+    }, { work: request.environment === undefined });
   }
 
   /** Runs a file in place (workspace_run_script): the language comes from its extension. */
@@ -195,12 +196,14 @@ export class ExecService {
     });
   }
 
-  private async withRunDirs<T>(work: (dirs: RunDirs) => Promise<T>): Promise<T> {
+  private async withRunDirs<T>(work: (dirs: RunDirs) => Promise<T>, options: { work?: boolean } = {}): Promise<T> {
     const root = path.join(this.deps.layout.scratch, newId('run'));
     const dirs: RunDirs = { root, work: path.join(root, 'work'), src: path.join(root, 'src'), tmp: path.join(root, 'tmp'), build: path.join(root, 'build') };
     this.activeDirs.add(root);
     try {
-      await Promise.all([dirs.work, dirs.src, dirs.tmp, dirs.build].map((dir) => mkdir(dir, { recursive: true })));
+      await mkdir(root, { recursive: true });
+      const needed = options.work === false ? [dirs.src, dirs.tmp, dirs.build] : [dirs.work, dirs.src, dirs.tmp, dirs.build];
+      await Promise.all(needed.map((dir) => mkdir(dir)));
       return await work(dirs);
     } finally {
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
@@ -242,7 +245,8 @@ export class ExecService {
       ...(entry.id === 'python' ? { PYTHONPATH: view.inside(run.cwd) } : {}),
       ...entry.env?.(files),
     });
-    const readOnly = [...(await toolchainMounts(program)), ...(run.environment ? [run.environment.envPath] : [])];
+    // Bind mounts exist only inside a sandbox: at level process there is nothing to look up.
+    const readOnly = view.isolated ? [...(await toolchainMounts(program)), ...(run.environment ? [run.environment.envPath] : [])] : [];
     const steps: Step[] = [
       ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(program, files) }] : []),
       { phase: 'run', command: entry.command(program, files, run.args ?? []), stdin: run.stdin },

@@ -1,4 +1,4 @@
-import { transform, type Message } from 'esbuild';
+import type { Message } from 'esbuild';
 
 /**
  * TypeScript runs as JavaScript with its types stripped, never type-checked: esbuild's transform
@@ -16,6 +16,8 @@ function formatMessage(file: string, message: Message): string {
 
 export async function stripTypes(code: string, file = 'main.ts'): Promise<StripResult> {
   try {
+    // Loaded on first use: esbuild is not needed until a TypeScript run (server start-up is a target).
+    const { transform } = await import('esbuild');
     const result = await transform(code, { loader: 'ts', sourcefile: file, sourcemap: 'inline', target: 'node20', logLevel: 'silent' });
     return { ok: true, code: result.code };
   } catch (error) {

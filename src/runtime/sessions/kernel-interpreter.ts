@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as zmq from 'zeromq';
+import type * as Zmq from 'zeromq';
 import type { RunningProcess } from '../exec/spawn.js';
 import { JupyterWire, type JupyterMessage } from './jupyter-wire.js';
 import type { KernelSpec } from './kernelspecs.js';
@@ -41,7 +41,7 @@ export class KernelInterpreter implements Interpreter {
     readonly died: Promise<Death>,
     private readonly spec: KernelSpec,
     private readonly wire: JupyterWire,
-    private readonly sockets: { shell: zmq.Dealer; control: zmq.Dealer; iopub: zmq.Subscriber; address: (port: number) => string },
+    private readonly sockets: { zmq: typeof Zmq; shell: Zmq.Dealer; control: Zmq.Dealer; iopub: Zmq.Subscriber; address: (port: number) => string },
   ) {
     this.process = { running, pid: running.pid, signal: (sig) => running.signalGroup(sig) };
     void this.readLoop(sockets.shell);
@@ -74,6 +74,8 @@ export class KernelInterpreter implements Interpreter {
     const { running, locate } = await startInterpreterProcess(launch, command, env, { extraPipes: 0 });
     const died = running.done.then((o) => ({ exitCode: o.exitCode, signal: o.signal, reason: o.killReason ?? describeDeath(o.exitCode, o.signal) }));
     const address = (port: number): string => `ipc://${ip}-${port}`;
+    // Loaded on first use: the native ZMQ binding is not needed until a kernel starts (server start-up is a target).
+    const zmq = await import('zeromq');
     const shell = new zmq.Dealer({ linger: 0 });
     const control = new zmq.Dealer({ linger: 0 });
     const iopub = new zmq.Subscriber({ linger: 0 });
@@ -81,7 +83,7 @@ export class KernelInterpreter implements Interpreter {
     control.connect(address(ports.control_port));
     iopub.connect(address(ports.iopub_port));
     iopub.subscribe();
-    const kernel = new KernelInterpreter(running, died, spec, new JupyterWire(key), { shell, control, iopub, address });
+    const kernel = new KernelInterpreter(running, died, spec, new JupyterWire(key), { zmq, shell, control, iopub, address });
     const ready = await Promise.race([kernel.handshake().then(() => 'ready' as const), died.then(() => 'died' as const)]);
     if (ready !== 'ready') {
       running.kill('the kernel did not start');
@@ -117,7 +119,7 @@ export class KernelInterpreter implements Interpreter {
     while (!this.closed) {
       await sleep(HEARTBEAT_EVERY_MS);
       if (this.closed) return;
-      const hb = new zmq.Request({ linger: 0, receiveTimeout: HEARTBEAT_EVERY_MS });
+      const hb = new this.sockets.zmq.Request({ linger: 0, receiveTimeout: HEARTBEAT_EVERY_MS });
       try {
         hb.connect(address);
         await hb.send('ping');
@@ -132,7 +134,7 @@ export class KernelInterpreter implements Interpreter {
     }
   }
 
-  private async readLoop(socket: zmq.Dealer): Promise<void> {
+  private async readLoop(socket: Zmq.Dealer): Promise<void> {
     try {
       for await (const frames of socket) {
         const message = this.wire.parse(frames);
