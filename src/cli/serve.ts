@@ -8,8 +8,10 @@ import { connectHint } from './help.js';
 /** `hangar serve`: runs until stdin closes (stdio) or SIGTERM / SIGINT, then ends every child. */
 export async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
-  const runtime = await createRuntime(config, { logger });
-  const hangar = createHangarServer(runtime);
+  // Serving starts while the runtime starts (data directory, cgroups, re-attaching processes):
+  // the first requests of a client need none of it, and tool calls wait for it.
+  const runtime = createRuntime(config, { logger });
+  const hangar = createHangarServer(runtime, { config });
 
   let stopTransport: () => Promise<void> = async () => undefined;
   let resolveDone: (code: number) => void = () => undefined;
@@ -30,6 +32,10 @@ export async function serve(config: Config): Promise<number> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  runtime.catch((error: unknown) => {
+    logger.error(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    void shutdown('start-up failed', 1);
+  });
 
   if (config.transport === 'http') {
     // Loaded only when asked for: the HTTP stack (and the fetch machinery it pulls in) is a third

@@ -1,5 +1,6 @@
 import { Server, type McpServerFactory, type ServerContext } from '@modelcontextprotocol/server';
 import { HangarError } from '../runtime/errors.js';
+import type { Config } from '../config/schema.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { selectTools } from '../tools/index.js';
@@ -24,6 +25,8 @@ export interface HangarServer {
 }
 
 export interface HangarServerOptions {
+  /** Needed when the runtime is still starting (a promise): the toolsets to expose come from it. */
+  config?: Config;
   /** Defaults to the tools of the configured toolsets. */
   tools?: readonly ToolDefinition[];
 }
@@ -32,10 +35,15 @@ export interface HangarServerOptions {
  * The transport-agnostic core: one ToolHost and ResourceHost built once, and a factory that binds
  * them to a new low-level MCP `Server` per serving unit (cheap: schemas are precomputed).
  */
-export function createHangarServer(runtime: Runtime, options: HangarServerOptions = {}): HangarServer {
-  const tools = new ToolHost(runtime, options.tools ?? selectTools(runtime.config.toolsets));
-  const resources = new ResourceHost(runtime);
-  const prompts = new PromptHost(runtime);
+export function createHangarServer(runtime: Runtime | Promise<Runtime>, options: HangarServerOptions = {}): HangarServer {
+  // The server may answer before the runtime has started (initialize and tools/list need none of
+  // it: start-up is a target); calls that use it wait for it.
+  const ready = Promise.resolve(runtime);
+  const config = options.config ?? (runtime instanceof Promise ? undefined : runtime.config);
+  if (!config && !options.tools) throw new Error('createHangarServer: give options.config when the runtime is a promise');
+  const tools = new ToolHost(ready, options.tools ?? selectTools(config?.toolsets ?? ['core']));
+  const resources = new ResourceHost(ready);
+  const prompts = new PromptHost(ready);
   /** Aborted when the server closes: prompts that run code stop with it. */
   const lifetime = new AbortController();
   const inFlight = new Set<AbortController>();
@@ -85,7 +93,9 @@ export function createHangarServer(runtime: Runtime, options: HangarServerOption
       closing = true;
       lifetime.abort(new Error('the server is shutting down'));
       for (const controller of inFlight) controller.abort(new Error('the server is shutting down'));
-      await runtime.close();
+      // A runtime that never started has nothing to close; its failure was reported where it happened.
+      const started = await ready.catch(() => undefined);
+      await started?.close();
     },
   };
 }

@@ -81,7 +81,7 @@ export class ToolHost {
   private readonly strictInputs = new Map<string, z.ZodObject>();
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: Promise<Runtime>,
     tools: readonly ToolDefinition[],
   ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
@@ -118,8 +118,9 @@ export class ToolHost {
 
   async call(name: string, rawArgs: unknown, ctx: CallContext): Promise<CallResult> {
     const started = performance.now();
+    const runtime = await this.runtime;
     const audit = (status: 'ok' | 'error', code?: string): void =>
-      this.runtime.audit.record({
+      runtime.audit.record({
         time: new Date().toISOString(),
         tool: name.slice(0, 64),
         args: summarizeArgs(rawArgs),
@@ -137,7 +138,7 @@ export class ToolHost {
         const messages = parsed.error.issues.slice(0, 5).map(formatIssue);
         throw new HangarError('INVALID_ARGUMENT', `${messages.join('; ')} (see the ${tool.name} input schema)`);
       }
-      const reply = await tool.handle(parsed.data, { runtime: this.runtime, signal: ctx.signal, progress: ctx.progress });
+      const reply = await tool.handle(parsed.data, { runtime, signal: ctx.signal, progress: ctx.progress });
       const structured = reply.structured as Record<string, unknown>;
       audit('ok');
       return {
@@ -146,7 +147,7 @@ export class ToolHost {
       };
     } catch (error) {
       const failure = isHangarError(error) ? error : new HangarError('INTERNAL', `${describeError(error)} (this is a bug in Hangar; the server keeps serving)`);
-      if (!isHangarError(error)) this.runtime.logger.error(`tool ${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
+      if (!isHangarError(error)) runtime.logger.error(`tool ${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
       audit('error', failure.code);
       return { content: [{ type: 'text', text: failure.render() }], isError: true };
     }

@@ -104,6 +104,8 @@ interface RunView extends PathView {
 
 const BUILD_INSIDE = '/build';
 
+const PROBE_DELAY_MS = 250;
+
 /** One-shot execution: the engine behind run_code, execute_code, run scripts, job commands and `hangar run`. */
 export class ExecService {
   /** Runs under way, so that closing the runtime ends every process it started. */
@@ -113,14 +115,19 @@ export class ExecService {
   /** When this service (and so this server) started: content made since then belongs to its callers. */
   readonly startedAt = Date.now();
 
-  /** Whether bubblewrap works here: probed once per runtime, in the background from the start. */
-  private readonly isolationProbe: Promise<IsolationSupport>;
+  /** Whether bubblewrap works here: probed once per runtime, on first need or soon after start. */
+  private isolationProbe: Promise<IsolationSupport> | undefined;
+  private readonly probeTimer: NodeJS.Timeout;
 
   constructor(private readonly deps: ExecServiceDeps) {
-    this.isolationProbe = probeIsolation();
+    // Soon, not now: a client's first requests need no sandbox, and the probe spawns bubblewrap
+    // while the server is answering them (start-up is a target). A run that comes first starts it.
+    this.probeTimer = setTimeout(() => void this.isolation(), PROBE_DELAY_MS);
+    this.probeTimer.unref();
   }
 
   isolation(): Promise<IsolationSupport> {
+    this.isolationProbe ??= probeIsolation();
     return this.isolationProbe;
   }
 
@@ -149,6 +156,7 @@ export class ExecService {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.probeTimer);
     const running = [...this.active];
     for (const run of running) run.kill('the server is shutting down');
     await Promise.allSettled(running.map((run) => run.done));
