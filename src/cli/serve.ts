@@ -2,15 +2,29 @@ import { createHangarServer } from '../server/create-server.js';
 import { runStdio } from '../server/transports/stdio.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../runtime/logger.js';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
+
+const RUNTIME_START_DELAY_MS = 50;
 import { connectHint } from './help.js';
 
 /** `hangar serve`: runs until stdin closes (stdio) or SIGTERM / SIGINT, then ends every child. */
 export async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
-  // Serving starts while the runtime starts (data directory, cgroups, re-attaching processes):
-  // the first requests of a client need none of it, and tool calls wait for it.
-  const runtime = createRuntime(config, { logger });
+  // The runtime (data directory, cgroups, re-attaching processes) starts just after serving does:
+  // a client's first requests need none of it, and start-up is a target. The first call that needs
+  // it starts it sooner; calls wait for it.
+  let starting: Promise<Runtime> | undefined;
+  const runtime = (): Promise<Runtime> => {
+    if (!starting) {
+      starting = createRuntime(config, { logger });
+      starting.catch((error: unknown) => {
+        logger.error(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+        void shutdown('start-up failed', 1);
+      });
+    }
+    return starting;
+  };
+  setTimeout(() => void runtime(), RUNTIME_START_DELAY_MS);
   const hangar = createHangarServer(runtime, { config });
 
   let stopTransport: () => Promise<void> = async () => undefined;
@@ -32,10 +46,6 @@ export async function serve(config: Config): Promise<number> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-  runtime.catch((error: unknown) => {
-    logger.error(`could not start: ${error instanceof Error ? error.message : String(error)}`);
-    void shutdown('start-up failed', 1);
-  });
 
   if (config.transport === 'http') {
     // Loaded only when asked for: the HTTP stack (and the fetch machinery it pulls in) is a third

@@ -35,12 +35,15 @@ export interface HangarServerOptions {
  * The transport-agnostic core: one ToolHost and ResourceHost built once, and a factory that binds
  * them to a new low-level MCP `Server` per serving unit (cheap: schemas are precomputed).
  */
-export function createHangarServer(runtime: Runtime | Promise<Runtime>, options: HangarServerOptions = {}): HangarServer {
+/** The runtime, or how to get it once it has started: the server answers before that (see serve). */
+export type RuntimeSource = () => Promise<Runtime>;
+
+export function createHangarServer(runtime: Runtime | RuntimeSource, options: HangarServerOptions = {}): HangarServer {
   // The server may answer before the runtime has started (initialize and tools/list need none of
   // it: start-up is a target); calls that use it wait for it.
-  const ready = Promise.resolve(runtime);
-  const config = options.config ?? (runtime instanceof Promise ? undefined : runtime.config);
-  if (!config && !options.tools) throw new Error('createHangarServer: give options.config when the runtime is a promise');
+  const ready: RuntimeSource = typeof runtime === 'function' ? runtime : () => Promise.resolve(runtime);
+  const config = options.config ?? (typeof runtime === 'function' ? undefined : runtime.config);
+  if (!config && !options.tools) throw new Error('createHangarServer: give options.config when the runtime is still starting');
   const tools = new ToolHost(ready, options.tools ?? selectTools(config?.toolsets ?? ['core']));
   const resources = new ResourceHost(ready);
   const prompts = new PromptHost(ready);
@@ -94,7 +97,7 @@ export function createHangarServer(runtime: Runtime | Promise<Runtime>, options:
       lifetime.abort(new Error('the server is shutting down'));
       for (const controller of inFlight) controller.abort(new Error('the server is shutting down'));
       // A runtime that never started has nothing to close; its failure was reported where it happened.
-      const started = await ready.catch(() => undefined);
+      const started = await ready().catch(() => undefined);
       await started?.close();
     },
   };

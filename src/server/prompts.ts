@@ -1,6 +1,6 @@
 import type { Server, ServerContext } from '@modelcontextprotocol/server';
 import { describeError, isHangarError } from '../runtime/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeSource } from './create-server.js';
 import { runSlashPrompt, SLASH_COMMANDS } from '../tools/slash.js';
 
 /**
@@ -9,7 +9,7 @@ import { runSlashPrompt, SLASH_COMMANDS } from '../tools/slash.js';
  * and its result as the conversation's opening message. Errors come back as `CODE: message`.
  */
 export class PromptHost {
-  constructor(private readonly ready: Promise<Runtime>) {}
+  constructor(private readonly ready: RuntimeSource) {}
 
   register(server: Server, signalFor: () => AbortSignal): void {
     server.setRequestHandler('prompts/list', () => ({
@@ -24,7 +24,7 @@ export class PromptHost {
       const { name } = request.params;
       const args = request.params.arguments ?? {};
       try {
-        const reply = await runSlashPrompt(name, args, { runtime: await this.ready, signal: AbortSignal.any([ctx.mcpReq.signal, signalFor()]), progress: () => undefined });
+        const reply = await runSlashPrompt(name, args, { runtime: await this.ready(), signal: AbortSignal.any([ctx.mcpReq.signal, signalFor()]), progress: () => undefined });
         return {
           description: `/${name}`,
           messages: [{ role: 'user' as const, content: { type: 'text' as const, text: `/${name} result:\n${reply.text}` } }],

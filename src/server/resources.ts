@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/server';
 import { HangarError, isHangarError } from '../runtime/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeSource } from './create-server.js';
 import { isBinary, mimeTypeOf } from '../runtime/workspaces/files.js';
 
 const CONTENT_PREFIX = 'hangar://content/';
@@ -10,11 +10,11 @@ const MAX_RESOURCE_BYTES = 8 * 1048576;
 
 /** MCP resources: offloaded content (`hangar://content/{ref_id}`). */
 export class ResourceHost {
-  constructor(private readonly ready: Promise<Runtime>) {}
+  constructor(private readonly ready: RuntimeSource) {}
 
   register(server: Server): void {
     server.setRequestHandler('resources/list', async () => {
-      const items = await (await this.ready).content.list();
+      const items = await (await this.ready()).content.list();
       return {
         resources: items.map((item) => ({
           uri: `${CONTENT_PREFIX}${item.ref_id}`,
@@ -49,7 +49,7 @@ export class ResourceHost {
         throw new Error(`RESOURCE_NOT_FOUND: no resource ${uri.slice(0, 200)}; Hangar serves ${CONTENT_PREFIX}{ref_id}`);
       }
       try {
-        const chunk = await (await this.ready).content.readText(uri.slice(CONTENT_PREFIX.length), 0, MAX_RESOURCE_BYTES);
+        const chunk = await (await this.ready()).content.readText(uri.slice(CONTENT_PREFIX.length), 0, MAX_RESOURCE_BYTES);
         const more = chunk.next_offset === null ? '' : `\n… [first ${chunk.next_offset} of ${chunk.kept_bytes} bytes; read the rest with get_content]`;
         return { contents: [{ uri, mimeType: chunk.mime_type, text: `${chunk.text}${more}` }] };
       } catch (error) {
@@ -72,7 +72,7 @@ export class ResourceHost {
       } catch {
         throw new HangarError('INVALID_ARGUMENT', 'the resource path is not valid percent-encoding');
       }
-      const { bytes, size } = await (await this.ready).workspaces.head(envId, rel, MAX_RESOURCE_BYTES);
+      const { bytes, size } = await (await this.ready()).workspaces.head(envId, rel, MAX_RESOURCE_BYTES);
       const binary = isBinary(bytes);
       const mimeType = mimeTypeOf(rel, binary);
       if (binary) return { contents: [{ uri, mimeType, blob: bytes.toString('base64') }] };

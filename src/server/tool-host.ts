@@ -81,7 +81,7 @@ export class ToolHost {
   private readonly strictInputs = new Map<string, z.ZodObject>();
 
   constructor(
-    private readonly runtime: Promise<Runtime>,
+    private readonly runtime: () => Promise<Runtime>,
     tools: readonly ToolDefinition[],
   ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
@@ -118,7 +118,7 @@ export class ToolHost {
 
   async call(name: string, rawArgs: unknown, ctx: CallContext): Promise<CallResult> {
     const started = performance.now();
-    const runtime = await this.runtime;
+    const runtime = await this.runtime();
     const audit = (status: 'ok' | 'error', code?: string): void =>
       runtime.audit.record({
         time: new Date().toISOString(),

@@ -99,6 +99,19 @@ describe('hangar doctor, --version, --help, bad flags', () => {
   });
 });
 
+describe('a server that cannot start its runtime', () => {
+  it('says why on stderr and exits 1, even while its client keeps stdin open', async () => {
+    // A regular file stands where a directory must be: the data directory cannot be made.
+    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', '/etc/passwd/hangar-data'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const r = await collectExit(child);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hangar error: could not start: ENOTDIR/);
+  });
+});
+
 describe('configuration precedence: file < HANGAR_* < flags', () => {
   // 10,000 characters of output cut to a cap C show "(10000 - C) bytes of stdout hidden": C is observable.
   const code = 'print("a" * 10000, end="")';
