@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ProcessSandboxSchema } from '../runtime/processes/record.js';
 import { READ_ONLY, RUNS_CODE, defineTool, type ReplyBlock } from './define.js';
 import { policyRequest, safeString, sandboxArgs } from './schemas.js';
 import { envIdRequired } from './workspace.js';
@@ -16,19 +17,7 @@ const ProcessSchema = z.object({
   signal: z.string().nullable(),
   ended_at: z.string().nullable(),
   reason: z.string().nullable(),
-  sandbox: z
-    .object({
-      level: z.enum(['process', 'isolated']),
-      network: z.enum(['off', 'on']),
-      limits: z.object({
-        timeout_s: z.number().nullable(),
-        memory_mb: z.number().nullable(),
-        cpu_s: z.number().nullable(),
-        max_processes: z.number().nullable(),
-        max_file_mb: z.number().nullable(),
-      }),
-      enforcement: z.enum(['cgroup', 'rlimit']),
-    })
+  sandbox: ProcessSandboxSchema
     .nullable()
     .describe('The sandbox applied: level, network and limits (timeout_s null: runs until killed).'),
   warnings: z.array(z.string()),

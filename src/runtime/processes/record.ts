@@ -1,19 +1,14 @@
 import { z } from 'zod';
+import { AppliedSandboxSchema } from '../sandbox/limits.js';
 import { RecordType } from '../store/records.js';
 
-/** The sandbox a background process runs under, as reported by spawn_process and list_processes. */
-export const ProcessSandboxSchema = z.object({
-  level: z.enum(['process', 'isolated']),
-  network: z.enum(['off', 'on']),
-  limits: z.object({
-    /** Lifetime limit; null: runs until killed. */
-    timeout_s: z.number().nullable(),
-    memory_mb: z.number().nullable(),
-    cpu_s: z.number().nullable(),
-    max_processes: z.number().nullable(),
-    max_file_mb: z.number().nullable(),
-  }),
-  enforcement: z.enum(['cgroup', 'rlimit']),
+/**
+ * The sandbox a background process runs under, as reported by spawn_process and list_processes: a
+ * run's applied sandbox, except that the lifetime (timeout_s) may be null (runs until killed) and
+ * output has no character cap (the log has a size cap instead).
+ */
+export const ProcessSandboxSchema = AppliedSandboxSchema.extend({
+  limits: AppliedSandboxSchema.shape.limits.omit({ max_output_chars: true }).extend({ timeout_s: z.number().nullable() }),
 });
 
 export type ProcessSandbox = z.infer<typeof ProcessSandboxSchema>;
