@@ -60,7 +60,9 @@ const CASES: Case[] = [
     name: 'bash fork bomb hits the process limit',
     levels: BOTH,
     language: 'bash',
-    code: () => 'bomb() { bomb | bomb & }; bomb; wait',
+    // The shell stays (as a real bomb's parent would): with `wait` it could exit before the bomb grew,
+    // and the run's end would clean the bomb up before it reached the limit.
+    code: () => 'bomb() { bomb | bomb & }; bomb; sleep 10',
     policy: { maxProcesses: 64, timeoutS: 20 },
     check: (r) => killedFor(r, 'process limit 64 reached (fork refused)'),
   },
