@@ -43,7 +43,7 @@ export function pathView(isolated: boolean, mounts: ReadonlyArray<readonly [stri
 export function viewEnvironment(
   hostEnv: NodeJS.ProcessEnv,
   view: PathView,
-  options: { home: string; tmpDir: string; environment?: RunEnvironment; extra?: Record<string, string> },
+  options: { home: string; tmpDir: string; environment?: Pick<RunEnvironment, 'envPath'>; extra?: Record<string, string> },
 ): Record<string, string> {
   const { environment } = options;
   return buildRunEnvironment(hostEnv, {

@@ -15,10 +15,10 @@ import { PeakRssReader } from '../exec/procfs.js';
 import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
-import { buildRunEnvironment } from '../sandbox/environment.js';
+import { pathView, viewEnvironment } from '../exec/run-view.js';
+import { isWithin } from '../workspaces/safe-path.js';
 import type { DataLayout } from '../store/layout.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
-import { isWithin } from '../workspaces/safe-path.js';
 import { CellCollector, type ReplResult } from './cell-result.js';
 import { DriverInterpreter } from './driver-interpreter.js';
 import type { SessionHost } from './host.js';
@@ -246,18 +246,20 @@ export class SessionManager {
     session.runDir = runDir;
     const limits = { ...policy.limits, timeoutMs: Number.POSITIVE_INFINITY };
     const isolated = policy.level === 'isolated';
-    const mounts: Array<[string, string]> = isolated ? [[cwd, SANDBOX_PATHS.work], [this.driversDir, SANDBOX_PATHS.src], [runDir, RUN_DIR_INSIDE]] : [];
-    const inside = (hostPath: string): string => {
-      for (const [host, inner] of mounts) if (isWithin(host, hostPath)) return path.posix.join(inner, path.relative(host, hostPath));
-      return hostPath;
-    };
-    const tmp = isolated ? SANDBOX_PATHS.tmp : path.join(runDir, 'tmp');
+    const tmpHost = path.join(runDir, 'tmp');
+    // Inside the sandbox, runDir/tmp is named /tmp (its private tmpfs): listed before runDir itself.
+    const view = pathView(isolated, [
+      [cwd, SANDBOX_PATHS.work],
+      [this.driversDir, SANDBOX_PATHS.src],
+      [tmpHost, SANDBOX_PATHS.tmp],
+      [runDir, RUN_DIR_INSIDE],
+    ]);
     // Tool caches (matplotlib's font cache) go to the private /tmp, not into the workspace.
-    const env = buildRunEnvironment(this.deps.hostEnv, {
-      home: inside(cwd),
-      tmpDir: tmp,
-      pathPrefix: envPath ? [path.join(envPath, 'bin')] : [],
-      extra: { MPLCONFIGDIR: path.posix.join(tmp, 'mpl'), ...(envPath ? { VIRTUAL_ENV: envPath } : {}) },
+    const env = viewEnvironment(this.deps.hostEnv, view, {
+      home: cwd,
+      tmpDir: tmpHost,
+      environment: envPath ? { envPath } : undefined,
+      extra: { MPLCONFIGDIR: path.posix.join(view.inside(tmpHost), 'mpl') },
     });
     let wrap: LaunchContext['wrap'] = (command) => command;
     if (isolated) {
@@ -278,7 +280,7 @@ export class SessionManager {
         ...command,
       ];
     }
-    return { spawn: this.deps.spawn, cwd, env, limits, runDir, isolated, inside, wrap };
+    return { spawn: this.deps.spawn, cwd, env, limits, runDir, isolated, inside: (hostPath) => view.inside(hostPath), wrap };
   }
 
   private async startInterpreter(session: Session): Promise<void> {
