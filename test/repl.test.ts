@@ -247,6 +247,21 @@ describe('ipykernel through a kernelspec', () => {
     expect((await runtime.sessions.execute(s.session_id, 'y')).result).toBe('2');
   });
 
+  it('a cell right after an error runs (never aborted), and IPython runs with Hangar\'s settings', async () => {
+    const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
+    // With stop_on_error, ipykernel aborts what arrives just after an error: a race Hangar must not have.
+    for (let i = 0; i < 20; i++) {
+      expect((await runtime.sessions.execute(s.session_id, '1/0')).error?.name).toBe('ZeroDivisionError');
+      const next = await runtime.sessions.execute(s.session_id, `${i} + 1`);
+      expect(next.status, JSON.stringify(next.error)).toBe('ok');
+      expect(next.result).toBe(String(i + 1));
+    }
+    // The kernel's own sqlite history is off (Hangar keeps the session's history) and so is the post-cell sleep.
+    const settings = await runtime.sessions.execute(s.session_id, 'ip = get_ipython()\n(ip.history_manager.enabled, ip.kernel._execute_sleep)');
+    expect(settings.result).toBe('(False, 0.0)');
+    await runtime.sessions.destroy(s.session_id);
+  });
+
   it('a kernel that dies gives KERNEL_DIED and restarts', async () => {
     const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
     await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(1)'), 'KERNEL_DIED');

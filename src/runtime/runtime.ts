@@ -95,6 +95,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   // An environment's sessions end before it is destroyed, like its processes.
   envs.onBeforeDestroy(async (env) => {
     await sessions.destroyEnv(env.env_id);
+    // Standby sandboxes bind the environment's directories.
+    await exec.dropStandbys(layout.env(env.env_id));
   });
 
   return {

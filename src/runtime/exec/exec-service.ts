@@ -8,6 +8,7 @@ import type { LanguageRegistry } from '../languages/registry.js';
 import type { LanguageEntry, RunFiles } from '../languages/table.js';
 import type { CgroupSupport } from '../sandbox/cgroups.js';
 import { bwrapArgs, probeIsolation, SANDBOX_PATHS, toolchainMounts, type IsolationSupport } from '../sandbox/bwrap.js';
+import { GATE_ARGV } from '../sandbox/launcher.js';
 import { describeLimits, type AppliedSandbox, type Limits } from '../sandbox/limits.js';
 import { resolvePolicy, type PolicyRequest, type RunPolicy } from '../sandbox/policy.js';
 import type { DataLayout } from '../store/layout.js';
@@ -15,7 +16,8 @@ import { resolveInside } from '../workspaces/safe-path.js';
 import { prepareSource, sourceFileName } from './prepare-source.js';
 import { toExecutionResult, type ExecutionResult } from './result.js';
 import { pathView, viewEnvironment, type PathView, type RunEnvironment } from './run-view.js';
-import { spawnProcess, type RunningProcess } from './spawn.js';
+import { launchProcess, type LaunchedProcess, type RunningProcess } from './spawn.js';
+import { StandbyPool, type Standby } from './standby-pool.js';
 import { rejectedSource, runSteps, type Step } from './steps.js';
 
 type OnOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
@@ -86,8 +88,10 @@ interface SourceRun {
   code: string;
   /** Run this file where it is (a workspace script) instead of a copy in the run's src/. */
   inPlace?: string;
-  cwd: string;
-  dirs: RunDirs;
+  /** The working directory; omitted: the run's own scratch work directory. */
+  cwd?: string;
+  /** Relative path → text, written into the working directory before the run. */
+  files?: Record<string, string>;
   args?: string[];
   stdin?: string;
   policy: RunPolicy;
@@ -104,6 +108,24 @@ interface RunView extends PathView {
 
 const BUILD_INSIDE = '/build';
 
+/** How a source run is started, with the directories it was planned for. */
+interface SourcePlan {
+  view: RunView;
+  env: Record<string, string>;
+  readOnly: string[];
+  steps: Step[];
+}
+
+/** A sandbox launched ahead of a run (see standby-pool.ts): its directories, plan and gated process. */
+interface SourceStandby extends Standby {
+  plan: SourcePlan;
+  source: string;
+  launched: LaunchedProcess;
+}
+
+/** How long an unused standby sandbox waits before it is ended. */
+const STANDBY_IDLE_MS = 60_000;
+
 const PROBE_DELAY_MS = 250;
 
 /** One-shot execution: the engine behind run_code, execute_code, run scripts, job commands and `hangar run`. */
@@ -118,8 +140,10 @@ export class ExecService {
   /** Whether bubblewrap works here: probed once per runtime, on first need or soon after start. */
   private isolationProbe: Promise<IsolationSupport> | undefined;
   private readonly probeTimer: NodeJS.Timeout;
+  private readonly standbys: StandbyPool<SourceStandby>;
 
   constructor(private readonly deps: ExecServiceDeps) {
+    this.standbys = new StandbyPool({ maxReady: deps.config.warmSandboxes, idleMs: STANDBY_IDLE_MS });
     // Soon, not now: a client's first requests need no sandbox, and the probe spawns bubblewrap
     // while the server is answering them (start-up is a target). A run that comes first starts it.
     this.probeTimer = setTimeout(() => void this.isolation(), PROBE_DELAY_MS);
@@ -136,6 +160,11 @@ export class ExecService {
     return resolvePolicy(this.deps.config, await this.isolation(), request);
   }
 
+  /** Isolated sandboxes set up ahead and waiting for a run (the warm path). */
+  get standbyCount(): number {
+    return this.standbys.readyCount;
+  }
+
   /** Processes running now (compile steps and programs). */
   get runningCount(): number {
     return this.active.size;
@@ -145,8 +174,8 @@ export class ExecService {
   async cleanScratch(): Promise<number> {
     const names = await readdir(this.deps.layout.scratch).catch(() => [] as string[]);
     let removed = 0;
-    // Only one-shot runs' directories (run_…): sessions own theirs (sess_…) while they live.
-    for (const name of names.filter((n) => n.startsWith('run_'))) {
+    // Only one-shot runs' and standbys' directories (run_…, warm_…): sessions own theirs (sess_…) while they live.
+    for (const name of names.filter((n) => n.startsWith('run_') || n.startsWith('warm_'))) {
       const dir = path.join(this.deps.layout.scratch, name);
       if (this.activeDirs.has(dir)) continue;
       await rm(dir, { recursive: true, force: true });
@@ -155,8 +184,16 @@ export class ExecService {
     return removed;
   }
 
+  /** Ends the standby sandboxes that see `dir` or anything under it (an environment about to be removed). */
+  async dropStandbys(dir: string): Promise<void> {
+    // Keys hold paths as JSON strings: a match of the opening quote and the path is a prefix match.
+    const prefix = JSON.stringify(dir).slice(0, -1);
+    await this.standbys.drop((key) => key.includes(prefix));
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.probeTimer);
+    await this.standbys.close();
     const running = [...this.active];
     for (const run of running) run.kill('the server is shutting down');
     await Promise.allSettled(running.map((run) => run.done));
@@ -166,15 +203,7 @@ export class ExecService {
     const { entry, tool } = await this.deps.languages.resolve(request.language);
     const policy = await this.policyFor(request.policy);
     // With an environment the program works in its workspace: no scratch work directory to make.
-    return this.withRunDirs(async (dirs) => {
-      const cwd = request.environment?.workspacePath ?? dirs.work;
-      for (const [name, text] of Object.entries(request.files ?? {})) {
-        const file = await resolveInside(cwd, name, 'file');
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, text);
-      }
-      return this.runSource({ ...request, entry, tool, cwd, dirs, policy });
-    }, { work: request.environment === undefined });
+    return this.runSource({ ...request, entry, tool, cwd: request.environment?.workspacePath, policy });
   }
 
   /** Runs a file in place (workspace_run_script): the language comes from its extension. */
@@ -187,7 +216,7 @@ export class ExecService {
     const tool = request.interpreter ?? (await this.deps.languages.resolve(entry.id)).tool;
     const policy = await this.policyFor(request.policy);
     const code = await readFile(request.file, 'utf8');
-    return this.withRunDirs((dirs) => this.runSource({ ...request, entry, tool, code, inPlace: request.file, dirs, policy }));
+    return this.runSource({ ...request, entry, tool, code, inPlace: request.file, policy });
   }
 
   /** Runs an argv in a directory with a scrubbed environment plus `env` (job commands). */
@@ -205,18 +234,33 @@ export class ExecService {
   }
 
   private async withRunDirs<T>(work: (dirs: RunDirs) => Promise<T>, options: { work?: boolean } = {}): Promise<T> {
-    const root = path.join(this.deps.layout.scratch, newId('run'));
+    const dirs = await this.makeRunDirs(options);
+    try {
+      return await work(dirs);
+    } finally {
+      await this.removeRunDirs(dirs);
+    }
+  }
+
+  /** `warm`: a standby's directories (warm_…), set up before their run is known. */
+  private async makeRunDirs(options: { work?: boolean; warm?: boolean } = {}): Promise<RunDirs> {
+    const root = path.join(this.deps.layout.scratch, newId(options.warm ? 'warm' : 'run'));
     const dirs: RunDirs = { root, work: path.join(root, 'work'), src: path.join(root, 'src'), tmp: path.join(root, 'tmp'), build: path.join(root, 'build') };
     this.activeDirs.add(root);
     try {
       await mkdir(root, { recursive: true });
       const needed = options.work === false ? [dirs.src, dirs.tmp, dirs.build] : [dirs.work, dirs.src, dirs.tmp, dirs.build];
       await Promise.all(needed.map((dir) => mkdir(dir)));
-      return await work(dirs);
-    } finally {
-      await rm(root, { recursive: true, force: true }).catch(() => undefined);
-      this.activeDirs.delete(root);
+    } catch (error) {
+      await this.removeRunDirs(dirs);
+      throw error;
     }
+    return dirs;
+  }
+
+  private async removeRunDirs(dirs: RunDirs): Promise<void> {
+    await rm(dirs.root, { recursive: true, force: true }).catch(() => undefined);
+    this.activeDirs.delete(dirs.root);
   }
 
   private view(policy: RunPolicy, cwd: string, dirs: RunDirs): RunView {
@@ -236,21 +280,43 @@ export class ExecService {
 
   /** Compile (where the language needs it) and run one source, within one deadline. */
   private async runSource(run: SourceRun): Promise<ExecutionResult> {
-    const { entry, dirs, policy } = run;
+    const { entry, policy } = run;
     const enforcement = this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup';
     const prepared = await prepareSource(entry, run.code);
     if (!prepared.ok) return toExecutionResult(rejectedSource(prepared.message, enforcement), this.appliedSandbox(policy), policy.warnings, entry.id);
     // A file runs in place unless its text had to change (types stripped, open tag added).
     const inPlace = run.inPlace !== undefined && prepared.code === run.code ? run.inPlace : undefined;
-    const source = inPlace ?? path.join(dirs.src, run.inPlace ? path.basename(run.inPlace) : sourceFileName(entry, run.code));
-    if (!inPlace) await writeFile(source, prepared.code);
-    const view = this.view(policy, run.cwd, dirs);
+    const fileName = run.inPlace ? path.basename(run.inPlace) : sourceFileName(entry, run.code);
+    const key = this.standbyKey(run, inPlace, fileName);
+    const standby = key === undefined ? undefined : this.standbys.take(key);
+    const replenish = (): void => {
+      if (key !== undefined) this.standbys.replenish(key, () => this.launchStandby(key, run, inPlace, fileName));
+    };
+    if (standby) return this.runOnStandby(standby, run, prepared.code, inPlace === undefined, replenish);
+    replenish();
+    return this.withRunDirs(async (dirs) => {
+      const cwd = run.cwd ?? dirs.work;
+      await writeRunFiles(cwd, run.files);
+      const source = inPlace ?? path.join(dirs.src, fileName);
+      if (!inPlace) await writeFile(source, prepared.code);
+      const plan = await this.planSource(run, cwd, dirs, source);
+      const { outcome, warnings } = await runSteps(plan.steps, policy.limits, (step, stepLimits) =>
+        this.spawnTracked(policy, plan.view, plan.readOnly, step, stepLimits, plan.env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
+      );
+      return toExecutionResult(outcome, this.appliedSandbox(policy), [...policy.warnings, ...warnings], entry.id);
+    }, { work: run.cwd === undefined });
+  }
+
+  /** Command lines, variables and mounts of a source run in `dirs` (the source file need not exist yet). */
+  private async planSource(run: SourceRun, cwd: string, dirs: RunDirs, source: string): Promise<SourcePlan> {
+    const { entry } = run;
+    const view = this.view(run.policy, cwd, dirs);
     // Command lines and variables name the paths the program sees.
     const files: RunFiles = { source: view.inside(source), buildDir: view.inside(dirs.build), tmpDir: view.inside(dirs.tmp), code: run.code };
     const program = entry.id === 'python' && run.environment ? run.environment.pythonPath : run.tool;
     const env = this.environmentFor(view, run.environment, {
       // Python finds modules in the working directory, as `python file` run there would.
-      ...(entry.id === 'python' ? { PYTHONPATH: view.inside(run.cwd) } : {}),
+      ...(entry.id === 'python' ? { PYTHONPATH: view.inside(cwd) } : {}),
       ...entry.env?.(files),
     });
     // Bind mounts exist only inside a sandbox: at level process there is nothing to look up.
@@ -259,10 +325,70 @@ export class ExecService {
       ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(program, files) }] : []),
       { phase: 'run', command: entry.command(program, files, run.args ?? []), stdin: run.stdin },
     ];
-    const { outcome, warnings } = await runSteps(steps, policy.limits, (step, stepLimits) =>
-      this.spawnTracked(policy, view, readOnly, step, stepLimits, env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
-    );
-    return toExecutionResult(outcome, this.appliedSandbox(policy), [...policy.warnings, ...warnings], entry.id);
+    return { view, env, readOnly, steps };
+  }
+
+  /**
+   * What makes two source runs start the same sandbox and command line; undefined where the warm
+   * path does not apply: level process (no sandbox to set up), compiled languages (two steps), and
+   * hosts without cgroups (a launched process would be polled through /proc while it waits).
+   */
+  private standbyKey(run: SourceRun, inPlace: string | undefined, fileName: string): string | undefined {
+    const { policy } = run;
+    if (!this.standbys.enabled || policy.level !== 'isolated' || run.entry.compile || this.deps.cgroups.mode === 'none') return undefined;
+    return JSON.stringify([run.entry.id, run.tool, run.environment?.pythonPath, run.environment?.envPath, run.cwd, inPlace, fileName, run.args ?? [], policy.network, policy.tmpBytes, policy.limits]);
+  }
+
+  /** A sandbox for the next run of `key`, launched in its own directories and held at its gate. */
+  private async launchStandby(key: string, run: SourceRun, inPlace: string | undefined, fileName: string): Promise<SourceStandby> {
+    const dirs = await this.makeRunDirs({ work: run.cwd === undefined, warm: true });
+    try {
+      const cwd = run.cwd ?? dirs.work;
+      const source = inPlace ?? path.join(dirs.src, fileName);
+      const plan = await this.planSource(run, cwd, dirs, source);
+      const step = plan.steps[0];
+      if (!step) throw new Error('nothing to run');
+      const command = [...(await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env)), ...GATE_ARGV, ...step.command];
+      const launched = await launchProcess(
+        { cgroups: this.deps.cgroups, content: this.deps.content },
+        { command, cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: true },
+      );
+      return {
+        key,
+        plan,
+        source,
+        launched,
+        get alive() {
+          return launched.alive;
+        },
+        dispose: async () => {
+          await launched.discard();
+          await this.removeRunDirs(dirs);
+        },
+      };
+    } catch (error) {
+      await this.removeRunDirs(dirs);
+      throw error;
+    }
+  }
+
+  /** A run on a standby sandbox: its files written into the standby's directories, then the gate opened. */
+  private async runOnStandby(standby: SourceStandby, run: SourceRun, code: string, writeSource: boolean, launchNext: () => void): Promise<ExecutionResult> {
+    const { plan } = standby;
+    try {
+      await writeRunFiles(plan.view.cwd, run.files);
+      if (writeSource) await writeFile(standby.source, code);
+      const { outcome, warnings } = await runSteps(plan.steps, run.policy.limits, async () => {
+        const running = standby.launched.begin({ stdin: run.stdin, signal: run.signal, onOutput: run.onOutput });
+        this.active.add(running);
+        // The next standby is set up while this program runs.
+        launchNext();
+        return running.done.finally(() => this.active.delete(running));
+      });
+      return toExecutionResult(outcome, this.appliedSandbox(run.policy), [...run.policy.warnings, ...warnings], run.entry.id);
+    } finally {
+      await standby.dispose();
+    }
   }
 
   /** Every process of every entry point starts here: wrapped in bubblewrap when isolated, spawned, tracked for close(). */
@@ -276,28 +402,30 @@ export class ExecService {
     signal?: AbortSignal,
     onOutput?: OnOutput,
   ) {
-    let command = step.command;
-    if (view.isolated) {
-      const { bwrap } = await this.isolation();
-      const wrapper = bwrapArgs({
-        bwrap: bwrap ?? '/usr/bin/bwrap',
-        workDir: view.cwd,
-        srcDir: view.dirs.src,
-        network: policy.network,
-        tmpBytes: policy.tmpBytes,
-        readOnly,
-        writable: [{ host: view.dirs.build, inside: BUILD_INSIDE }],
-        env,
-      });
-      command = [...wrapper, ...command];
-    }
-    const running = await spawnProcess(
+    const command = view.isolated ? [...(await this.sandboxWrapper(policy, view, readOnly, env)), ...step.command] : step.command;
+    const launched = await launchProcess(
       { cgroups: this.deps.cgroups, content: this.deps.content },
       // bubblewrap reports a program killed by a signal as exit code 128 + signal.
-      { command, cwd: view.cwd, env, stdin: step.stdin, limits, signal, onOutput, signalAsExitCode: view.isolated },
+      { command, cwd: view.cwd, env, limits, signalAsExitCode: view.isolated },
     );
+    const running = launched.begin({ stdin: step.stdin, signal, onOutput });
     this.active.add(running);
     return running.done.finally(() => this.active.delete(running));
+  }
+
+  /** The bubblewrap command line (ending in `--`) of a run at level isolated. */
+  private async sandboxWrapper(policy: RunPolicy, view: RunView, readOnly: string[], env: Record<string, string>): Promise<string[]> {
+    const { bwrap } = await this.isolation();
+    return bwrapArgs({
+      bwrap: bwrap ?? '/usr/bin/bwrap',
+      workDir: view.cwd,
+      srcDir: view.dirs.src,
+      network: policy.network,
+      tmpBytes: policy.tmpBytes,
+      readOnly,
+      writable: [{ host: view.dirs.build, inside: BUILD_INSIDE }],
+      env,
+    });
   }
 
   appliedSandbox(policy: RunPolicy): AppliedSandbox {
@@ -307,5 +435,14 @@ export class ExecService {
       limits: describeLimits(policy.limits),
       enforcement: this.deps.cgroups.mode === 'none' ? 'rlimit' : 'cgroup',
     };
+  }
+}
+
+/** The caller's extra files, written into the working directory (each path checked to stay inside). */
+async function writeRunFiles(cwd: string, files: Record<string, string> | undefined): Promise<void> {
+  for (const [name, text] of Object.entries(files ?? {})) {
+    const file = await resolveInside(cwd, name, 'file');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text);
   }
 }

@@ -27,15 +27,13 @@ export interface ExecOutcome {
   enforcement: 'cgroup' | 'rlimit';
 }
 
-export interface SpawnRequest {
+/** How a process is started: everything fixed before its run begins. */
+export interface LaunchRequest {
   /** The command to run (absolute program path first); wrapped by the launcher. */
   command: string[];
   cwd: string;
   env: Record<string, string>;
-  stdin?: string | Buffer;
   limits: Limits;
-  signal?: AbortSignal;
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /**
    * A long-lived interactive process (REPL driver, Jupyter kernel) on the same launch path:
    * stdout and stderr go only to onOutput (the caller captures per cell), and `extraPipes`
@@ -44,10 +42,35 @@ export interface SpawnRequest {
    */
   interactive?: { extraPipes: number };
   /**
+   * The command waits at a gate (GATE_ARGV, reading fd 3) until the run begins: the warm path
+   * launches a sandbox ahead of the call, and the call only opens the gate.
+   */
+  gated?: boolean;
+  /**
    * The command is a wrapper (bubblewrap) that reports a program killed by signal N as exit code
    * 128 + N: report it as that signal. (A program that itself exits with such a code reads the same.)
    */
   signalAsExitCode?: boolean;
+}
+
+/** What belongs to one run: its input, its cancellation, where its output streams to. */
+export interface RunStart {
+  stdin?: string | Buffer;
+  signal?: AbortSignal;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+export type SpawnRequest = LaunchRequest & RunStart;
+
+/** A process launched ahead of its run, inside its cgroup and limits, not yet begun. */
+export interface LaunchedProcess {
+  readonly pid: number;
+  /** False once the process has exited (a sandbox that failed to set up): it cannot begin. */
+  readonly alive: boolean;
+  /** Starts the run: the timeout counts from here, stdin is written, a gated command passes its gate. */
+  begin(run: RunStart): RunningProcess;
+  /** Ends a process that never began, with everything it started, and removes its cgroup. */
+  discard(): Promise<void>;
 }
 
 export interface RunningProcess {
@@ -112,22 +135,29 @@ function signalFromExitCode(code: number | null): NodeJS.Signals | null {
   return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
-/**
- * The execution primitive: starts a command in its own session and process group inside a fresh
- * cgroup (where available), captures output with bounded memory, enforces the timeout, and on any
- * ending kills every process the run started, including ones that left the group with setsid.
- */
+/** The execution primitive: launch, then begin at once. */
 export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Promise<RunningProcess> {
+  const launched = await launchProcess(deps, request);
+  return launched.begin(request);
+}
+
+/**
+ * Starts a command in its own session and process group inside a fresh cgroup (where available),
+ * captures output with bounded memory, enforces the timeout from begin(), and on any ending kills
+ * every process the run started, including ones that left the group with setsid.
+ */
+export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Promise<LaunchedProcess> {
   const { limits } = request;
+  if (request.gated && request.interactive) throw new Error('a gated process has no extra pipes');
   const { group, argv } = await prepareLaunch(deps.cgroups, request.command, limits, { cpuWatchdog: true });
-  const started = performance.now();
   // Without cgroups, a tag in the environment finds double-forked daemons whose parent is gone.
   const tag = group ? undefined : newId('run');
+  const extraPipes = request.gated ? 1 : (request.interactive?.extraPipes ?? 0);
   const child = spawnChild(argv[0] ?? '/bin/sh', argv.slice(1), {
     cwd: request.cwd,
     env: tag ? { ...request.env, [RUN_TAG_VARIABLE]: tag } : request.env,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(request.interactive?.extraPipes ?? 0).fill('pipe')],
+    stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraPipes).fill('pipe')],
   });
   const childPid = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid ?? -1));
@@ -136,13 +166,24 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     await group?.remove();
     throw error;
   });
+  let alive = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      alive = false;
+      resolve({ code, signal });
+    });
+  });
+  const pipes = child.stdio.slice(3).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
+  const gate = request.gated ? (pipes.shift() as NodeJS.WritableStream & { on(event: 'error', listener: () => void): void }) : undefined;
+  gate?.on('error', () => undefined);
 
+  let onOutput: RunStart['onOutput'];
   const stdout = new StreamCapture(limits.maxOutputChars, deps.content, 'stdout');
   const stderr = new StreamCapture(limits.maxOutputChars, deps.content, 'stderr');
   const pump = (stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, capture: StreamCapture, name: 'stdout' | 'stderr') =>
     new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
-        request.onOutput?.(name, chunk);
+        onOutput?.(name, chunk);
         if (request.interactive) return;
         const wait = capture.push(chunk);
         if (wait) {
@@ -155,27 +196,11 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
       stream.on('error', () => resolve());
     });
   const pumped = Promise.all([pump(child.stdout, stdout, 'stdout'), pump(child.stderr, stderr, 'stderr')]);
-
   child.stdin.on('error', () => undefined); // A program that exits without reading its stdin is fine.
-  if (request.stdin !== undefined && request.stdin.length > 0) child.stdin.end(request.stdin);
-  else child.stdin.end();
 
   // Without cgroups, follow the tree through /proc so that a kill can still reach every member.
   const fallback = tag ? new ProcfsTracker(childPid, tag) : undefined;
   fallback?.start();
-
-  let killReason: string | null = null;
-  let killedAs: ExecStatus | null = null;
-  let resolveKill: () => void = () => undefined;
-  const killRequested = new Promise<void>((resolve) => {
-    resolveKill = resolve;
-  });
-  const requestKill = (reason: string, status: ExecStatus): void => {
-    if (killReason !== null) return;
-    killReason = reason;
-    killedAs = status;
-    resolveKill();
-  };
   const killTree = async (): Promise<void> => {
     if (group) await group.killAll();
     else await fallback?.killAll();
@@ -186,101 +211,141 @@ export async function spawnProcess(deps: SpawnDeps, request: SpawnRequest): Prom
     }
   };
 
-  const timer = Number.isFinite(limits.timeoutMs)
-    ? setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs)
-    : undefined;
-  // The CPU limit counts the whole tree (an rlimit counts each process alone), and a run that hits
-  // its process limit is a fork bomb or about to spin on failed forks: both end the run.
-  const watch =
-    group && (limits.cpuSeconds !== undefined || limits.maxProcesses !== undefined)
-      ? setInterval(() => {
-          void group.metrics().then((m) => {
-            if (limits.cpuSeconds !== undefined && (m.cpuMs ?? 0) >= limits.cpuSeconds * 1000) {
-              requestKill(`CPU time limit ${limits.cpuSeconds} s exceeded`, 'killed');
-            } else if (m.processLimitHit) {
-              requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
-            }
-          });
-        }, WATCH_MS)
-      : undefined;
-  const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
-  if (request.signal?.aborted) onAbort();
-  request.signal?.addEventListener('abort', onAbort, { once: true });
+  let begun = false;
+  const begin = (run: RunStart): RunningProcess => {
+    if (begun) throw new Error('a launched process begins once');
+    begun = true;
+    onOutput = run.onOutput;
+    const started = performance.now();
+    if (run.stdin !== undefined && run.stdin.length > 0) child.stdin.end(run.stdin);
+    else child.stdin.end();
 
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-
-  const done = (async (): Promise<ExecOutcome> => {
-    const first = await Promise.race([exited.then(() => 'exit' as const), killRequested.then(() => 'kill' as const)]);
-    if (first === 'kill') await killTree();
-    const exit = await exited;
-    const durationMs = performance.now() - started;
-    clearTimeout(timer);
-    clearInterval(watch);
-    const wrappedSignal = request.signalAsExitCode && exit.signal === null ? signalFromExitCode(exit.code) : null;
-    const code = wrappedSignal ? null : exit.code;
-    const signal = wrappedSignal ?? exit.signal;
-    request.signal?.removeEventListener('abort', onAbort);
-    // Whatever the main process left behind (daemons, setsid children) ends with it.
-    await killTree();
-    // A process outside our reach could hold the pipes open; do not wait on it forever.
-    await Promise.race([pumped, sleep(2000)]);
-    child.stdout.destroy();
-    child.stderr.destroy();
-    fallback?.stop();
-    const metrics = group ? await group.metrics() : undefined;
-    await group?.remove();
-    const cpuMs = metrics?.cpuMs ?? fallback?.cpuMs ?? null;
-    const peakBytes = metrics?.peakMemoryBytes ?? fallback?.peakRssBytes ?? null;
-
-    let status: ExecStatus = code === 0 ? 'ok' : 'error';
-    let reason: string | null = killReason;
-    const mb = (bytes: number | undefined): number => Math.round((bytes ?? 0) / 1048576);
-    // A shell reports a child killed by SIGXFSZ / SIGXCPU as exit code 128 + N: the limit was hit all the same.
-    const limitSignal = signal ?? signalFromExitCode(code);
-    if (killedAs) status = killedAs;
-    else if (limitSignal === 'SIGXFSZ') {
-      status = 'killed';
-      reason = `file size limit ${mb(limits.fileSizeBytes)} MB exceeded`;
-    } else if (limitSignal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 900)) {
-      status = 'killed';
-      reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
-    } else if (metrics?.memoryLimitHit && code !== 0 && limits.memoryBytes) {
-      status = 'killed';
-      reason = `memory limit ${mb(limits.memoryBytes)} MB exceeded`;
-    } else if (metrics?.processLimitHit) {
-      // Even when the main process exits 0, forks were refused and the rest was killed with the run.
-      status = 'killed';
-      reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
-    }
-    return {
-      status,
-      exitCode: code,
-      signal,
-      stdout: await stdout.finish(),
-      stderr: await stderr.finish(),
-      durationMs: Math.round(durationMs * 100) / 100,
-      cpuMs: cpuMs === null ? null : Math.round(cpuMs * 100) / 100,
-      peakMemoryMb: peakBytes === null ? null : Math.round((peakBytes / 1048576) * 100) / 100,
-      killReason: reason,
-      enforcement: group ? 'cgroup' : 'rlimit',
+    let killReason: string | null = null;
+    let killedAs: ExecStatus | null = null;
+    let resolveKill: () => void = () => undefined;
+    const killRequested = new Promise<void>((resolve) => {
+      resolveKill = resolve;
+    });
+    const requestKill = (reason: string, status: ExecStatus): void => {
+      if (killReason !== null) return;
+      killReason = reason;
+      killedAs = status;
+      resolveKill();
     };
-  })();
 
-  const pipes = child.stdio.slice(3).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
+    const timer = Number.isFinite(limits.timeoutMs)
+      ? setTimeout(() => requestKill(`timed out after ${limits.timeoutMs / 1000} s`, 'timeout'), limits.timeoutMs)
+      : undefined;
+    // The CPU limit counts the whole tree (an rlimit counts each process alone), and a run that hits
+    // its process limit is a fork bomb or about to spin on failed forks: both end the run.
+    const watch =
+      group && (limits.cpuSeconds !== undefined || limits.maxProcesses !== undefined)
+        ? setInterval(() => {
+            void group.metrics().then((m) => {
+              if (limits.cpuSeconds !== undefined && (m.cpuMs ?? 0) >= limits.cpuSeconds * 1000) {
+                requestKill(`CPU time limit ${limits.cpuSeconds} s exceeded`, 'killed');
+              } else if (m.processLimitHit) {
+                requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
+              }
+            });
+          }, WATCH_MS)
+        : undefined;
+    const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
+    if (run.signal?.aborted) onAbort();
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    // Everything of the run is in place: let the program start.
+    gate?.end('\n');
+
+    const done = (async (): Promise<ExecOutcome> => {
+      const first = await Promise.race([exited.then(() => 'exit' as const), killRequested.then(() => 'kill' as const)]);
+      if (first === 'kill') await killTree();
+      const exit = await exited;
+      const durationMs = performance.now() - started;
+      clearTimeout(timer);
+      clearInterval(watch);
+      const wrappedSignal = request.signalAsExitCode && exit.signal === null ? signalFromExitCode(exit.code) : null;
+      const code = wrappedSignal ? null : exit.code;
+      const signal = wrappedSignal ?? exit.signal;
+      run.signal?.removeEventListener('abort', onAbort);
+      // Whatever the main process left behind (daemons, setsid children) ends with it.
+      await killTree();
+      // A process outside our reach could hold the pipes open; do not wait on it forever.
+      await Promise.race([pumped, sleep(2000)]);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      fallback?.stop();
+      const metrics = group ? await group.metrics() : undefined;
+      await group?.remove();
+      const cpuMs = metrics?.cpuMs ?? fallback?.cpuMs ?? null;
+      const peakBytes = metrics?.peakMemoryBytes ?? fallback?.peakRssBytes ?? null;
+
+      let status: ExecStatus = code === 0 ? 'ok' : 'error';
+      let reason: string | null = killReason;
+      const mb = (bytes: number | undefined): number => Math.round((bytes ?? 0) / 1048576);
+      // A shell reports a child killed by SIGXFSZ / SIGXCPU as exit code 128 + N: the limit was hit all the same.
+      const limitSignal = signal ?? signalFromExitCode(code);
+      if (killedAs) status = killedAs;
+      else if (limitSignal === 'SIGXFSZ') {
+        status = 'killed';
+        reason = `file size limit ${mb(limits.fileSizeBytes)} MB exceeded`;
+      } else if (limitSignal === 'SIGXCPU' || (signal === 'SIGKILL' && limits.cpuSeconds !== undefined && (cpuMs ?? 0) >= limits.cpuSeconds * 900)) {
+        status = 'killed';
+        reason = `CPU time limit ${limits.cpuSeconds ?? '?'} s exceeded`;
+      } else if (metrics?.memoryLimitHit && code !== 0 && limits.memoryBytes) {
+        status = 'killed';
+        reason = `memory limit ${mb(limits.memoryBytes)} MB exceeded`;
+      } else if (metrics?.processLimitHit) {
+        // Even when the main process exits 0, forks were refused and the rest was killed with the run.
+        status = 'killed';
+        reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
+      }
+      return {
+        status,
+        exitCode: code,
+        signal,
+        stdout: await stdout.finish(),
+        stderr: await stderr.finish(),
+        durationMs: Math.round(durationMs * 100) / 100,
+        cpuMs: cpuMs === null ? null : Math.round(cpuMs * 100) / 100,
+        peakMemoryMb: peakBytes === null ? null : Math.round((peakBytes / 1048576) * 100) / 100,
+        killReason: reason,
+        enforcement: group ? 'cgroup' : 'rlimit',
+      };
+    })();
+
+    return {
+      pid: childPid,
+      done,
+      kill: (reason) => requestKill(reason, 'killed'),
+      signalGroup: (sig) => {
+        try {
+          process.kill(-childPid, sig);
+        } catch {
+          // Already gone: the outcome will say so.
+        }
+      },
+      pipes,
+    };
+  };
+
   return {
     pid: childPid,
-    done,
-    kill: (reason) => requestKill(reason, 'killed'),
-    signalGroup: (sig) => {
-      try {
-        process.kill(-childPid, sig);
-      } catch {
-        // Already gone: the outcome will say so.
-      }
+    get alive() {
+      return alive;
     },
-    pipes,
+    begin,
+    async discard() {
+      if (begun) return;
+      begun = true;
+      await killTree();
+      await exited;
+      gate?.end();
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      fallback?.stop();
+      await group?.remove();
+    },
   };
 }
 

@@ -40,3 +40,11 @@ export function launcherArgv(command: string[], options: LauncherOptions): strin
   lines.push('exec "$@"');
   return [LAUNCHER_SHELL, '-c', lines.join('\n'), 'hangar-run', ...command];
 }
+
+/**
+ * What a sandbox launched ahead of its run (the warm path) runs inside, before the program: a
+ * shell that waits until the run begins (a line on fd 3, written by launchProcess's begin), closes
+ * the gate and becomes the program. A gate closed without that line (the standby was discarded)
+ * ends it. The program still starts as a fresh process image: nothing of the shell stays.
+ */
+export const GATE_ARGV = [LAUNCHER_SHELL, '-c', 'read -r _ <&3 || exit 125\nexec 3<&-\nexec "$@"', 'hangar-gate'];

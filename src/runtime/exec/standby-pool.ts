@@ -1,0 +1,114 @@
+/**
+ * The warm path of level isolated (DESIGN.md section 9). Setting up a bubblewrap sandbox (new
+ * namespaces, a dozen mounts) costs ≈ 10 ms on a small machine, more than the whole rest of a run's
+ * overhead. For a run shape (language, environment, policy, arguments) used more than once, the
+ * pool keeps one sandbox launched ahead: its cgroup made and joined, its limits set, bubblewrap
+ * done, and the shell inside waiting at its gate (GATE_ARGV). A call then writes its source and
+ * opens the gate; the program starts as a fresh process in a sandbox nobody used before. A standby
+ * is never reused: each one serves one run, and the next is launched while that run goes on.
+ *
+ * Shapes used once launch nothing (an agent's one-off runs cost no idle processes); an unused
+ * standby ends after `idleMs`; at most `maxReady` wait at once (the least recently launched goes).
+ */
+export interface Standby {
+  readonly key: string;
+  /** False once its process has exited: it cannot serve a run. */
+  readonly alive: boolean;
+  /** Ends it unused and removes what it holds (processes, cgroup, directories). */
+  dispose(): Promise<void>;
+}
+
+export interface StandbyPoolOptions {
+  maxReady: number;
+  idleMs: number;
+}
+
+/** How many recent shapes are remembered for the used-more-than-once rule. */
+const SEEN_LIMIT = 256;
+
+export class StandbyPool<S extends Standby> {
+  private readonly ready = new Map<string, { standby: S; timer: NodeJS.Timeout }>();
+  private readonly launching = new Set<string>();
+  private readonly seen = new Set<string>();
+  private readonly disposals = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly options: StandbyPoolOptions) {}
+
+  /** Standbys launched and waiting now. */
+  get readyCount(): number {
+    return this.ready.size;
+  }
+
+  get enabled(): boolean {
+    return this.options.maxReady > 0 && !this.closed;
+  }
+
+  /** The standby launched for `key`, taken out of the pool; undefined when none is ready. */
+  take(key: string): S | undefined {
+    const entry = this.ready.get(key);
+    if (!entry) return undefined;
+    this.ready.delete(key);
+    clearTimeout(entry.timer);
+    if (entry.standby.alive) return entry.standby;
+    this.dispose(entry.standby);
+    return undefined;
+  }
+
+  /**
+   * Called once a run of `key` is under way: when the shape ran before (and none is ready or on its
+   * way), launches the standby for its next run in the background. A failed launch only means the
+   * next run is cold.
+   */
+  replenish(key: string, launch: () => Promise<S>): void {
+    if (!this.enabled) return;
+    const seenBefore = this.seen.delete(key);
+    this.seen.add(key);
+    if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value as string);
+    if (!seenBefore || this.ready.has(key) || this.launching.has(key)) return;
+    this.launching.add(key);
+    void launch()
+      .then((standby) => this.add(standby))
+      .catch(() => undefined)
+      .finally(() => this.launching.delete(key));
+  }
+
+  private add(standby: S): void {
+    if (this.closed || this.ready.has(standby.key)) {
+      this.dispose(standby);
+      return;
+    }
+    while (this.ready.size >= this.options.maxReady) {
+      const oldest = this.ready.keys().next().value as string;
+      this.dispose(this.take(oldest));
+    }
+    const timer = setTimeout(() => this.dispose(this.take(standby.key)), this.options.idleMs);
+    timer.unref();
+    this.ready.set(standby.key, { standby, timer });
+  }
+
+  /** Ends the ready standbys that `matches` selects (an environment about to be destroyed). */
+  async drop(matches: (key: string) => boolean): Promise<void> {
+    for (const key of [...this.ready.keys()]) if (matches(key)) this.dispose(this.take(key));
+    await this.settled();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drop(() => true);
+    // Launches under way end in add(), which disposes them now that the pool is closed.
+    while (this.launching.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.settled();
+  }
+
+  private dispose(standby: S | undefined): void {
+    if (!standby) return;
+    const done = standby.dispose().catch(() => undefined);
+    this.disposals.add(done);
+    void done.finally(() => this.disposals.delete(done));
+  }
+
+  private async settled(): Promise<void> {
+    await Promise.all([...this.disposals]);
+  }
+}
