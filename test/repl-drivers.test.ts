@@ -34,6 +34,30 @@ describe('builtin javascript and bash drivers', () => {
     expect((await runtime.sessions.execute(s.session_id, 'x')).result).toBe('40');
   });
 
+  it('javascript top-level await: declarations of every kind persist, a multi-line last expression is the result', async () => {
+    const s = await runtime.sessions.create({ language: 'javascript' });
+    const cell = [
+      'const { a, b: [c] } = await Promise.resolve({ a: 1, b: [2] })',
+      'function twice(n) { return n * 2 }',
+      'class Box { constructor(v) { this.v = v } }',
+      'for (const i of [1, 2]) await null;',
+      '({',
+      '  sum: a + c,',
+      '  box: new Box(twice(await Promise.resolve(c))),',
+      '})',
+    ].join('\n');
+    const r = await runtime.sessions.execute(s.session_id, cell);
+    expect(r.status, JSON.stringify(r.error)).toBe('ok');
+    expect(r.result).toBe('{ sum: 3, box: Box { v: 4 } }');
+    expect((await runtime.sessions.execute(s.session_id, 'twice(a) + c + new Box(5).v')).result).toBe('9');
+    // A cell that awaits and ends in a statement has no result; a rejected await is the cell's error.
+    expect((await runtime.sessions.execute(s.session_id, 'await null;\nlet z = 1')).result).toBeNull();
+    const rejected = await runtime.sessions.execute(s.session_id, 'await Promise.reject(new RangeError("nope"))');
+    expect(rejected.error).toMatchObject({ name: 'RangeError', message: 'nope' });
+    // "await" inside a string is not top-level await.
+    expect((await runtime.sessions.execute(s.session_id, '"no await here".length')).result).toBe('13');
+  });
+
   it('bash: cwd and variables persist, exit status per cell, interrupt', async () => {
     const s = await runtime.sessions.create({ language: 'bash' });
     const a = await runtime.sessions.execute(s.session_id, 'mkdir -p sub && cd sub\nGREETING=héllo');

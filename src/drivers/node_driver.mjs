@@ -49,29 +49,57 @@ const context = vm.createContext({
   display: (value) => send({ type: 'display', data: { 'text/plain': util.inspect(value) } }),
 });
 
+/**
+ * Top-level await the way node's own REPL does it: its acorn-based rewrite (node's internals, which
+ * the driver is started with --expose-internals to reach) turns a cell into an async function whose
+ * declarations (also in destructuring, functions, classes) stay in the context and whose last
+ * expression, on any number of lines, is returned as { value }.
+ */
+const nodeRewrite = (() => {
+  try {
+    return createRequire(import.meta.url)('internal/repl/await').processTopLevelAwait;
+  } catch {
+    return null;
+  }
+})();
+
 const NOT_EXPRESSION = /^(const|let|var|if|for|while|do|function|async\s+function|class|return|try|switch|throw|import|export|\}|\/\/)/;
 
-/** Top-level await: run as an async function; declarations become globals, the last line is returned. */
+/** Without node's rewrite (a node that moved it): declarations become globals, a last single-line expression is returned. */
 function asAsync(code) {
   const lines = code.replace(/\s+$/, '').split('\n');
   const last = lines.length - 1;
   const tail = (lines[last] ?? '').trim();
-  if (tail && !NOT_EXPRESSION.test(tail) && !tail.endsWith('{')) lines[last] = `return (${tail.replace(/;$/, '')});`;
+  if (tail && !NOT_EXPRESSION.test(tail) && !tail.endsWith('{')) lines[last] = `return { value: (${tail.replace(/;$/, '')}) };`;
   const body = lines.map((l) => l.replace(/^(\s*)(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/, '$1globalThis.$2 =')).join('\n');
   return `(async () => {\n${body}\n})()`;
+}
+
+/** The cell as an async script when it awaits at top level; null when it runs as written. */
+function topLevelAwait(code) {
+  if (!code.includes('await')) return null;
+  if (nodeRewrite) {
+    try {
+      return nodeRewrite(code);
+    } catch {
+      // Not parseable by the rewrite: let V8 report the real syntax error below.
+      return null;
+    }
+  }
+  try {
+    new vm.Script(code);
+    return null;
+  } catch (error) {
+    return error instanceof SyntaxError && /await/.test(error.message) ? asAsync(code) : null;
+  }
 }
 
 let interruptCell = null;
 process.on('SIGINT', () => interruptCell?.(new Error('interrupted')));
 
 async function run(code, filename) {
-  let script;
-  try {
-    script = new vm.Script(code, { filename });
-  } catch (error) {
-    if (!(error instanceof SyntaxError) || !/await/.test(error.message)) throw error;
-    script = new vm.Script(asAsync(code), { filename });
-  }
+  const wrapped = topLevelAwait(code);
+  const script = new vm.Script(wrapped ?? code, { filename });
   const interrupted = new Promise((_, reject) => {
     interruptCell = (error) => {
       error.name = 'Interrupted';
@@ -79,9 +107,11 @@ async function run(code, filename) {
     };
   });
   try {
-    let value = script.runInContext(context, { breakOnSigint: true });
-    if (value && typeof value.then === 'function') value = await Promise.race([value, interrupted]);
-    return value;
+    const value = script.runInContext(context, { breakOnSigint: true });
+    // The async form resolves to { value } when the cell ends in an expression, else undefined;
+    // a cell that evaluates to a promise gives what the promise resolves to.
+    if (wrapped !== null) return (await Promise.race([value, interrupted]))?.value;
+    return value && typeof value.then === 'function' ? await Promise.race([value, interrupted]) : value;
   } finally {
     interruptCell = null;
   }

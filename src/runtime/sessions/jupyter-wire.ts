@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * The Jupyter messaging protocol's wire format (v5.3): identities, the `<IDS|MSG>` delimiter, an
@@ -16,8 +16,12 @@ const DELIMITER = '<IDS|MSG>';
 
 export class JupyterWire {
   readonly session = randomUUID();
+  /** Made once: a string key is converted again on every HMAC (≈ a fifth of its cost). */
+  private readonly key: KeyObject;
 
-  constructor(private readonly key: string) {}
+  constructor(key: string) {
+    this.key = createSecretKey(Buffer.from(key));
+  }
 
   private sign(parts: Buffer[]): string {
     const hmac = createHmac('sha256', this.key);

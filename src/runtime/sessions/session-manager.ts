@@ -88,7 +88,8 @@ interface Session {
 
 const BUILTIN_LANGUAGES: Record<string, { driver: string; tool: string; flags: string[]; encoding: 'json' | 'raw' }> = {
   python: { driver: 'python_driver.py', tool: 'python', flags: ['-u', '-B'], encoding: 'json' },
-  javascript: { driver: 'node_driver.mjs', tool: 'javascript', flags: [], encoding: 'json' },
+  // --expose-internals: the driver uses node's own top-level-await rewrite (see node_driver.mjs).
+  javascript: { driver: 'node_driver.mjs', tool: 'javascript', flags: ['--expose-internals'], encoding: 'json' },
   bash: { driver: 'bash_driver.sh', tool: 'bash', flags: ['--noprofile', '--norc'], encoding: 'raw' },
 };
 /** Where the run directory (kernel connection file, ipc sockets) appears inside the sandbox. */
