@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { isWithin } from '../runtime/workspaces/safe-path.js';
 
 /**
  * The operator's configuration, schema first: every default, bound and security rule lives here,
@@ -31,6 +32,8 @@ export function isLoopbackHost(host: string): boolean {
   return host === '::1';
 }
 
+const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
+
 export const ConfigSchema = z
   .object({
     transport: z.enum(['stdio', 'http']).default('stdio'),
@@ -43,7 +46,12 @@ export const ConfigSchema = z
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
     authToken: z.string().min(16, 'must be at least 16 characters: a short token is guessable').optional(),
-    dataDir: z.string().min(1).default(path.join(os.homedir(), '.hangar')),
+    dataDir: z
+      .string()
+      .min(1)
+      // Kernel pseudo-filesystems store nothing, and node's recursive mkdir under /proc never returns.
+      .refine((d) => !PSEUDO_FILESYSTEMS.some((root) => isWithin(root, path.resolve(d))), 'must not be under /proc, /sys or /dev: those are kernel pseudo-filesystems that cannot hold files')
+      .default(path.join(os.homedir(), '.hangar')),
     toolsets: z.array(z.string().min(1)).min(1).default(['core']),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     maxOutputChars: z.number().int().min(200, 'must be at least 200').max(10_000_000).default(20_000),

@@ -34,8 +34,10 @@ if [ "$capture" = 1 ]; then
       n=$((n + 1))
     done
   ) < "$fifo" &
+  writer=$!
   out="$fifo"
 else
+  writer=
   out=/dev/null
 fi
 
@@ -53,6 +55,17 @@ wait "$child"
 status=$?
 # Whatever the process left behind in its group ends with it, as for one-shot runs.
 kill -KILL -- "-$child" 2>/dev/null
+# The log is complete once the writer has drained the FIFO: wait for it (up to 2 s, in case a
+# process that left the group still holds the FIFO open) before saying the process ended, so a
+# reader that sees the exit status also sees all of the output.
+# (Until this shell waits for it, a finished writer is a zombie: its state, not kill -0, says so.)
+i=0
+while [ -n "$writer" ] && [ "$i" -lt 40 ]; do
+  state=$(/usr/bin/cut -d ' ' -f 3 "/proc/$writer/stat" 2>/dev/null)
+  [ -z "$state" ] || [ "$state" = Z ] && break
+  /usr/bin/sleep 0.05
+  i=$((i + 1))
+done
 printf '%s %s\n' "$status" "$(date +%s%3N)" > "$dir/exit_status.tmp" && mv -f "$dir/exit_status.tmp" "$dir/exit_status"
 wait
 rm -f "$fifo"

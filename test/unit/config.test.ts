@@ -44,6 +44,10 @@ describe('config schema', () => {
     expect(buildConfig({ defaultTimeout: 700, maxTimeout: 800 }).defaultTimeout).toBe(700);
     expect(() => buildConfig({ maxOutputChars: 10 })).toThrow(/--max-output-chars/);
     expect(ConfigSchema.safeParse({ transport: 'ftp' }).success).toBe(false);
+    for (const dataDir of ['/proc/self/hangar', '/sys', '/dev/shm/../hangar-x', '/proc/../proc/1']) {
+      expect(() => buildConfig({ dataDir }), dataDir).toThrow(/--data-dir: must not be under \/proc, \/sys or \/dev/);
+    }
+    expect(buildConfig({ dataDir: '/processes/hangar' }).dataDir).toBe('/processes/hangar');
   });
 });
 
