@@ -1,3 +1,5 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunCodeRequest } from '../src/runtime/exec/exec-service.js';
@@ -151,6 +153,22 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
     await rt.envs.destroy(env.env_id);
     expect(rt.exec.standbyCount).toBe(0);
     expect(await procsWith(env.workspace_path)).toEqual([]);
+  });
+
+  it('a workspace removed and made again is not hidden by a standby that binds the old one', async () => {
+    runtime = await testRuntime();
+    const rt = runtime;
+    const env = await rt.envs.create({ name: 'again' });
+    const environment = { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path };
+    const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'isolated' }, environment };
+    await rt.exec.runCode({ ...shape, code: 'pass' });
+    await rt.exec.runCode({ ...shape, code: 'pass' });
+    await standbyReady(rt);
+    await rm(env.workspace_path, { recursive: true, force: true });
+    await mkdir(env.workspace_path);
+    const run = await rt.exec.runCode({ ...shape, code: "open('landed.txt', 'w').write('yes')" });
+    expect(run.status, run.stderr).toBe('ok');
+    expect(await readFile(path.join(env.workspace_path, 'landed.txt'), 'utf8')).toBe('yes');
   });
 
   it('--warm-sandboxes 0 launches none', async () => {

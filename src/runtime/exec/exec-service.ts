@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
@@ -121,6 +121,19 @@ interface SourceStandby extends Standby {
   plan: SourcePlan;
   source: string;
   launched: LaunchedProcess;
+  /** The shared directories it binds (workspace, environment), as identified when it was set up. */
+  binds: BindIdentity[];
+}
+
+/** A bind mount follows the directory it was made from: a directory removed and made again is another one. */
+interface BindIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+async function bindIdentities(paths: string[]): Promise<BindIdentity[]> {
+  return Promise.all(paths.map(async (p) => ({ path: p, ...(await stat(p).then((st) => ({ dev: st.dev, ino: st.ino }))) })));
 }
 
 /** How long an unused standby sandbox waits before it is ended. */
@@ -292,7 +305,7 @@ export class ExecService {
     const replenish = (): void => {
       if (key !== undefined) this.standbys.replenish(key, () => this.launchStandby(key, run, inPlace, fileName));
     };
-    if (standby) return this.runOnStandby(standby, run, prepared.code, inPlace === undefined, replenish);
+    if (standby && (await this.stillBinds(standby))) return this.runOnStandby(standby, run, prepared.code, inPlace === undefined, replenish);
     replenish();
     return this.withRunDirs(async (dirs) => {
       const cwd = run.cwd ?? dirs.work;
@@ -339,6 +352,18 @@ export class ExecService {
     return JSON.stringify([run.entry.id, run.tool, run.environment?.pythonPath, run.environment?.envPath, run.cwd, inPlace, fileName, run.args ?? [], policy.network, policy.tmpBytes, policy.limits]);
   }
 
+  /**
+   * Whether the workspace and environment a standby binds are still the directories it was set up
+   * with (one removed and made again, e.g. a broken default environment rebuilt, would be invisible
+   * to it); if not, it is ended and the run goes cold.
+   */
+  private async stillBinds(standby: SourceStandby): Promise<boolean> {
+    const now = await bindIdentities(standby.binds.map((b) => b.path)).catch(() => undefined);
+    const same = now !== undefined && now.every((b, i) => b.dev === standby.binds[i]?.dev && b.ino === standby.binds[i]?.ino);
+    if (!same) await standby.dispose();
+    return same;
+  }
+
   /** A sandbox for the next run of `key`, launched in its own directories and held at its gate. */
   private async launchStandby(key: string, run: SourceRun, inPlace: string | undefined, fileName: string): Promise<SourceStandby> {
     const dirs = await this.makeRunDirs({ work: run.cwd === undefined, warm: true });
@@ -348,6 +373,8 @@ export class ExecService {
       const plan = await this.planSource(run, cwd, dirs, source);
       const step = plan.steps[0];
       if (!step) throw new Error('nothing to run');
+      // Identified before bubblewrap binds them: a directory replaced in between fails the check.
+      const binds = await bindIdentities([...(run.cwd === undefined ? [] : [run.cwd]), ...(run.environment ? [run.environment.envPath] : [])]);
       const command = [...(await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env)), ...GATE_ARGV, ...step.command];
       const launched = await launchProcess(
         { cgroups: this.deps.cgroups, content: this.deps.content },
@@ -358,6 +385,7 @@ export class ExecService {
         plan,
         source,
         launched,
+        binds,
         get alive() {
           return launched.alive;
         },
