@@ -10,9 +10,10 @@ import { procsWith } from './helpers/procs.js';
 import { testRuntime } from './helpers/runtime.js';
 
 /**
- * The warm path of level isolated: a run shape used more than once gets a sandbox set up ahead
- * (standby-pool.ts). Every run on a standby must be what a cold run is: a fresh sandbox, its limits,
- * its timeout counted from the call, and nothing left when the runtime closes.
+ * The warm path: a run shape used more than once gets its process launched ahead, at level isolated
+ * inside a sandbox already set up (standby-pool.ts). Every run on a standby must be what a cold run
+ * is: a fresh sandbox, its limits, its timeout counted from the call, and nothing left when the
+ * runtime closes.
  */
 
 const isolation = await probeIsolation();
@@ -28,6 +29,8 @@ afterEach(async () => {
 });
 
 async function standbyReady(rt: TestRuntime, count = 1): Promise<void> {
+  // The warm path needs per-run cgroups (docs/sandbox.md); say so rather than time out.
+  if (rt.cgroups.mode === 'none') throw new Error('no writable cgroups on this host: the warm path is off by design');
   const deadline = Date.now() + 10_000;
   while (rt.exec.standbyCount < count) {
     if (Date.now() > deadline) throw new Error(`no standby sandbox within 10 s (ready: ${rt.exec.standbyCount})`);
@@ -178,5 +181,37 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
     await sleep(200);
     expect(rt.exec.standbyCount).toBe(0);
     expect(await procsWith(rt.config.dataDir)).toEqual([]);
+  });
+});
+
+describe('warm runs at level process', () => {
+  it('a shape run twice gets a launched process; the next run takes it, within its limits and timeout', async () => {
+    runtime = await testRuntime();
+    const rt = runtime;
+    const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'process', memoryMb: 64, timeoutS: 1 } };
+    await rt.exec.runCode({ ...shape, code: 'pass' });
+    await rt.exec.runCode({ ...shape, code: 'pass' });
+    await standbyReady(rt);
+    await sleep(1500);
+    const warm = await rt.exec.runCode({ ...shape, code: `import os, sys, time\ntime.sleep(0.3)\n${SANDBOX_AGE}\nprint(os.environ['TMPDIR'].rsplit('/', 2)[-2][:5], sys.stdin.read())`, stdin: 'in' });
+    expect(warm.status, warm.stderr).toBe('ok');
+    expect(warm.sandbox.level).toBe('process');
+    expect(ageOf(warm)).toBeGreaterThanOrEqual(100);
+    // Its own scratch directory (TMPDIR), set up with the standby.
+    expect(warm.stdout).toContain('warm_ in');
+    await standbyReady(rt);
+    const memory = await rt.exec.runCode({ ...shape, code: 'x = bytearray(400 * 1024 * 1024)' });
+    expect(memory.status).toBe('killed');
+    expect(memory.error?.message).toMatch(/memory limit 64 MB exceeded/);
+    await standbyReady(rt);
+    const late = await rt.exec.runCode({ ...shape, code: 'import time\ntime.sleep(5)' });
+    expect(late.status).toBe('timeout');
+    const dataDir = rt.config.dataDir;
+    const roots = rt.cgroups.roots;
+    await standbyReady(rt);
+    runtime = undefined;
+    await rt.dispose();
+    expect(await procsWith(dataDir)).toEqual([]);
+    expect(await leftoverCgroups(roots)).toEqual([]);
   });
 });

@@ -45,7 +45,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   spec('file-mb', 'fileMb', 'number', 'largest file a run may write when the call names none, in MB (default 1024)'),
   spec('max-file-mb', 'maxFileMb', 'number', 'largest max_file_mb a call may ask for (default 1024)'),
   spec('tmp-mb', 'tmpMb', 'number', 'size of the private /tmp of an isolated run, in MB (default 512; counted in its memory)'),
-  spec('warm-sandboxes', 'warmSandboxes', 'number', 'isolated sandboxes kept set up ahead for run shapes used more than once, each ending after 60 s unused (0 = off; default 4)'),
+  spec('warm-sandboxes', 'warmSandboxes', 'number', 'runs launched ahead (sandbox set up, waiting for their code) for run shapes used more than once, each ending after 60 s unused (0 = off; default 4)'),
   spec('max-open-files', 'maxOpenFiles', 'number', 'open files per process of a run (default 4096)'),
   spec('content-ttl-hours', 'contentTtlHours', 'number', 'hours offloaded output is kept (default 24)'),
   spec('content-max-mb', 'contentMaxMb', 'number', 'total MB of offloaded output kept, oldest dropped first (default 2048)'),

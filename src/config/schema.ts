@@ -71,7 +71,7 @@ export const ConfigSchema = z
     fileMb: z.number().int().positive().default(1024),
     maxFileMb: z.number().int().positive().default(1024),
     tmpMb: z.number().int().positive().default(512),
-    /** Isolated sandboxes kept launched ahead for run shapes used more than once (the warm path); 0 = off. */
+    /** Runs launched ahead (the warm path) for run shapes used more than once; 0 = off. */
     warmSandboxes: z.number().int().min(0).max(64).default(4),
     maxOpenFiles: z.number().int().min(16).default(4096),
     contentTtlHours: z.number().positive().default(24),

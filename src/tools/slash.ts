@@ -134,7 +134,7 @@ export const SLASH_COMMANDS: readonly SlashDefinition[] = [
           `sandbox    ${sandbox.level}, network ${sandbox.network}, limits by ${sandbox.enforcement}`,
           `limits     timeout ${l.timeout_s} s (max ${config.maxTimeout} s), memory ${unit(l.memory_mb, 'MB')}, cpu ${unit(l.cpu_s, 's')}, processes ${l.max_processes ?? 'unlimited'}, file ${unit(l.max_file_mb, 'MB')}, output ${l.max_output_chars} chars`,
           `languages  ${available.join(', ')}`,
-          `running    ${exec.runningCount} process${exec.runningCount === 1 ? '' : 'es'}; ${exec.standbyCount} sandbox${exec.standbyCount === 1 ? '' : 'es'} set up ahead (max ${config.warmSandboxes})`,
+          `running    ${exec.runningCount} process${exec.runningCount === 1 ? '' : 'es'}; ${exec.standbyCount} launched ahead for the next run (max ${config.warmSandboxes})`,
         ].join('\n'),
       };
     },

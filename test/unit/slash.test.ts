@@ -42,7 +42,7 @@ describe('slash commands', () => {
     expect(text).not.toMatch(/unlimited (s|MB)/);
     expect(text).toMatch(/timeout 60 s/);
     expect(text).toMatch(/languages\s+python/);
-    expect(text).toMatch(/running\s+0 processes; 0 sandboxes set up ahead \(max 4\)/);
+    expect(text).toMatch(/running\s+0 processes; 0 launched ahead for the next run \(max 4\)/);
   });
 
   it('/run keeps indentation and returns the execution', async () => {

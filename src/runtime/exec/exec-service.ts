@@ -173,7 +173,7 @@ export class ExecService {
     return resolvePolicy(this.deps.config, await this.isolation(), request);
   }
 
-  /** Isolated sandboxes set up ahead and waiting for a run (the warm path). */
+  /** Processes launched ahead and waiting for a run (the warm path). */
   get standbyCount(): number {
     return this.standbys.readyCount;
   }
@@ -343,13 +343,14 @@ export class ExecService {
 
   /**
    * What makes two source runs start the same sandbox and command line; undefined where the warm
-   * path does not apply: level process (no sandbox to set up), compiled languages (two steps), and
-   * hosts without cgroups (a launched process would be polled through /proc while it waits).
+   * path does not apply: compiled languages (two steps) and hosts without cgroups (a launched
+   * process would be polled through /proc while it waits). At level process a standby saves the
+   * fork of the server, the launcher and the cgroup; at level isolated bubblewrap's setup too.
    */
   private standbyKey(run: SourceRun, inPlace: string | undefined, fileName: string): string | undefined {
     const { policy } = run;
-    if (!this.standbys.enabled || policy.level !== 'isolated' || run.entry.compile || this.deps.cgroups.mode === 'none') return undefined;
-    return JSON.stringify([run.entry.id, run.tool, run.environment?.pythonPath, run.environment?.envPath, run.cwd, inPlace, fileName, run.args ?? [], policy.network, policy.tmpBytes, policy.limits]);
+    if (!this.standbys.enabled || run.entry.compile || this.deps.cgroups.mode === 'none') return undefined;
+    return JSON.stringify([run.entry.id, run.tool, run.environment?.pythonPath, run.environment?.envPath, run.cwd, inPlace, fileName, run.args ?? [], policy.level, policy.network, policy.tmpBytes, policy.limits]);
   }
 
   /**
@@ -364,7 +365,7 @@ export class ExecService {
     return same;
   }
 
-  /** A sandbox for the next run of `key`, launched in its own directories and held at its gate. */
+  /** A process for the next run of `key` (in its sandbox at level isolated), launched in its own directories and held at its gate. */
   private async launchStandby(key: string, run: SourceRun, inPlace: string | undefined, fileName: string): Promise<SourceStandby> {
     const dirs = await this.makeRunDirs({ work: run.cwd === undefined, warm: true });
     try {
@@ -375,10 +376,10 @@ export class ExecService {
       if (!step) throw new Error('nothing to run');
       // Identified before bubblewrap binds them: a directory replaced in between fails the check.
       const binds = await bindIdentities([...(run.cwd === undefined ? [] : [run.cwd]), ...(run.environment ? [run.environment.envPath] : [])]);
-      const command = [...(await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env)), ...GATE_ARGV, ...step.command];
+      const sandbox = plan.view.isolated ? await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env) : [];
       const launched = await launchProcess(
         { cgroups: this.deps.cgroups, content: this.deps.content },
-        { command, cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: true },
+        { command: [...sandbox, ...GATE_ARGV, ...step.command], cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: plan.view.isolated },
       );
       return {
         key,

@@ -1,11 +1,12 @@
 /**
- * The warm path of level isolated (DESIGN.md section 9). Setting up a bubblewrap sandbox (new
- * namespaces, a dozen mounts) costs ≈ 10 ms on a small machine, more than the whole rest of a run's
- * overhead. For a run shape (language, environment, policy, arguments) used more than once, the
- * pool keeps one sandbox launched ahead: its cgroup made and joined, its limits set, bubblewrap
- * done, and the shell inside waiting at its gate (GATE_ARGV). A call then writes its source and
- * opens the gate; the program starts as a fresh process in a sandbox nobody used before. A standby
- * is never reused: each one serves one run, and the next is launched while that run goes on.
+ * The warm path (DESIGN.md section 9). A run's fixed costs come before its program: the server's
+ * fork (≈ 5 ms for an 80 MiB process), the launcher and the cgroup, and at level isolated
+ * bubblewrap's setup (new namespaces, a dozen mounts: ≈ 10 ms on a small machine). For a run shape
+ * (language, environment, policy, arguments) used more than once, the pool keeps one process
+ * launched ahead: its cgroup made and joined, its limits set, bubblewrap done where isolated, and a
+ * shell waiting at its gate (GATE_ARGV). A call then writes its source and opens the gate; the
+ * program starts as a fresh process in a sandbox nobody used before. A standby is never reused:
+ * each one serves one run, and the next is launched while that run goes on.
  *
  * Shapes used once launch nothing (an agent's one-off runs cost no idle processes); an unused
  * standby ends after `idleMs`; at most `maxReady` wait at once (the least recently launched goes).
