@@ -1,8 +1,10 @@
 // (a) run_code `print(1)` through MCP stdio against the built CLI: the whole path an agent pays for.
+// (a0) the same with --warm-sandboxes 0: every call cold (fork, launcher, cgroup in the call), as the
+// first run of a shape is; (a) has the default warm path from its third call on.
 import { CLI, MiB, connectStdio, hangarServeArgs, memoryOf, removeDir, tempDir } from './lib.mjs';
 
 /** `cli` may be another build of Hangar (run.mjs --baseline-cli) for an A/B comparison in one run. */
-export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
+export const makeRunCode = (cli = CLI, id = 'a', label = '', extraArgs = []) => ({
   id,
   title: `run_code print(1), hangar over MCP stdio${label}`,
   n: 200,
@@ -11,7 +13,7 @@ export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
   async setup() {
     const dataDir = await tempDir('a');
     // Level process: the a/b target is about the process level (the isolated level is bench/sandbox.mjs).
-    const session = await connectStdio(hangarServeArgs(dataDir, ['--sandbox', 'process'], cli));
+    const session = await connectStdio(hangarServeArgs(dataDir, ['--sandbox', 'process', ...extraArgs], cli));
     const call = async () => {
       const result = await session.client.callTool({ name: 'run_code', arguments: { code: 'print(1)' } });
       const out = result.structuredContent;
@@ -43,3 +45,4 @@ export const makeRunCode = (cli = CLI, id = 'a', label = '') => ({
 });
 
 export default makeRunCode();
+export const runCodeCold = makeRunCode(CLI, 'a0', ', cold (--warm-sandboxes 0)', ['--warm-sandboxes', '0']);

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import runCode, { makeRunCode } from './a-run-code.mjs';
+import runCode, { makeRunCode, runCodeCold } from './a-run-code.mjs';
 import barePython from './b-bare-python.mjs';
 import codeRunner from './c-code-runner.mjs';
 import noop, { makeNoop } from './d-noop.mjs';
@@ -17,7 +17,7 @@ import bigOutput from './f-big-output.mjs';
 import idleRss from './g-idle-rss.mjs';
 import { NODE, PYTHON, ROOT, stats, tempDir } from './lib.mjs';
 
-const SAMPLED = [runCode, barePython, codeRunner, noop, startup, nodeStart];
+const SAMPLED = [runCode, runCodeCold, barePython, codeRunner, noop, startup, nodeStart];
 const MEASURED = [bigOutput, idleRss];
 /**
  * Scenario scripts that run on their own (`node bench/<file>`) and print their own table; run.mjs
@@ -30,7 +30,7 @@ const SCRIPTS = [
   { id: 'repl', file: 'repl.mjs', title: 'repl_execute: builtin driver and ipykernel, through Hangar vs raw', quickEnv: { BENCH_N: '60' } },
 ];
 /** Scenarios whose numbers only mean something next to a baseline pull the baseline in. */
-const BASELINES = { a: ['b'], c: ['b'], e: ['e0'] };
+const BASELINES = { a: ['b'], a0: ['b'], c: ['b'], e: ['e0'] };
 
 function parseArgs(argv) {
   const options = { quick: false, rounds: undefined, baselineCli: undefined, ids: [] };
@@ -138,11 +138,13 @@ function sampledRows(results) {
     });
   };
   plain('a');
+  plain('a0');
   plain('a@base');
   ratioRow('a/a@base', 'a', 'a@base');
   plain('b');
   plain('c');
   ratioRow('a/b', 'a', 'b', '≤ 1.3', 1.3);
+  ratioRow('a0/b', 'a0', 'b');
   ratioRow('c/b', 'c', 'b');
   ratioRow('a/c', 'a', 'c');
   const d = get('d');
