@@ -128,6 +128,11 @@ export async function prepareLaunch(
 
 /** How often the cgroup is checked for the limits the kernel does not end a run for by itself. */
 const WATCH_MS = 100;
+/**
+ * The same for a long-lived interactive process (REPL driver, kernel): its idle hours would otherwise
+ * be ten wake-ups a second, each landing on some cell; pids.max caps the tree meanwhile anyway.
+ */
+const INTERACTIVE_WATCH_MS = 1000;
 
 function signalFromExitCode(code: number | null): NodeJS.Signals | null {
   if (code === null || code <= 128 || code >= 128 + 65) return null;
@@ -248,7 +253,7 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
                 requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
               }
             });
-          }, WATCH_MS)
+          }, request.interactive ? INTERACTIVE_WATCH_MS : WATCH_MS)
         : undefined;
     const onAbort = (): void => requestKill('cancelled by the caller', 'cancelled');
     if (run.signal?.aborted) onAbort();

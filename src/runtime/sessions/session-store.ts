@@ -2,6 +2,7 @@ import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs
 import path from 'node:path';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
+import { afterReply } from '../store/audit.js';
 import { RecordType } from '../store/records.js';
 import type { DataLayout } from '../store/layout.js';
 
@@ -86,6 +87,7 @@ export class SessionStore {
   appendHistory(id: string, code: string): Promise<void> {
     const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
     return this.chain(id, async () => {
+      await afterReply();
       let handle = this.handles.get(id);
       if (!handle) {
         handle = await open(this.file(id, 'history.jsonl'), 'a', 0o600);

@@ -10,6 +10,11 @@ export interface AuditEntry {
   ms: number;
 }
 
+/** Resolves in the next turn of the event loop (after this turn's replies are written). */
+export function afterReply(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class AuditLog {
   private pending: Promise<void> = Promise.resolve();
   /** Opened once and kept: an open + close per call was most of the audit's cost (BENCHMARKS.md). */
@@ -20,7 +25,9 @@ export class AuditLog {
   record(entry: AuditEntry): void {
     const line = `${JSON.stringify(entry)}\n`;
     // Appends are chained so lines never interleave; a failing disk never fails the tool call.
-    this.pending = this.pending.then(() => this.append(line)).catch(() => this.closeHandle());
+    // The write starts after the current turn of the event loop, so the call's reply goes out
+    // first instead of sharing the CPU with it.
+    this.pending = this.pending.then(afterReply).then(() => this.append(line)).catch(() => this.closeHandle());
   }
 
   flush(): Promise<void> {
