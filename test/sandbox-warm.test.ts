@@ -38,6 +38,19 @@ async function standbyReady(rt: TestRuntime, count = 1): Promise<void> {
   }
 }
 
+/** A runtime with an environment whose isolated python shape ran twice, so a standby binds it. */
+async function environmentWithStandby(name: string) {
+  runtime = await testRuntime();
+  const rt = runtime;
+  const env = await rt.envs.create({ name });
+  const environment = { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path };
+  const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'isolated' }, environment };
+  await rt.exec.runCode({ ...shape, code: 'pass' });
+  await rt.exec.runCode({ ...shape, code: 'pass' });
+  await standbyReady(rt);
+  return { rt, env, shape };
+}
+
 /**
  * Prints how long ago this process started, in clock ticks. On a standby the program is the gate
  * shell after its exec, so the age includes the wait at the gate; a cold run shows ≈ its own start.
@@ -144,14 +157,7 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
   });
 
   it('destroying an environment ends the standbys that bind it', async () => {
-    runtime = await testRuntime();
-    const rt = runtime;
-    const env = await rt.envs.create({ name: 'warm' });
-    const environment = { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path };
-    const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'isolated' }, environment };
-    await rt.exec.runCode({ ...shape, code: 'pass' });
-    await rt.exec.runCode({ ...shape, code: 'pass' });
-    await standbyReady(rt);
+    const { rt, env } = await environmentWithStandby('warm');
     expect((await procsWith(env.workspace_path)).length).toBeGreaterThan(0);
     await rt.envs.destroy(env.env_id);
     expect(rt.exec.standbyCount).toBe(0);
@@ -159,14 +165,7 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
   });
 
   it('a workspace removed and made again is not hidden by a standby that binds the old one', async () => {
-    runtime = await testRuntime();
-    const rt = runtime;
-    const env = await rt.envs.create({ name: 'again' });
-    const environment = { pythonPath: env.python_path, envPath: env.env_path, workspacePath: env.workspace_path };
-    const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'isolated' }, environment };
-    await rt.exec.runCode({ ...shape, code: 'pass' });
-    await rt.exec.runCode({ ...shape, code: 'pass' });
-    await standbyReady(rt);
+    const { rt, env, shape } = await environmentWithStandby('again');
     await rm(env.workspace_path, { recursive: true, force: true });
     await mkdir(env.workspace_path);
     const run = await rt.exec.runCode({ ...shape, code: "open('landed.txt', 'w').write('yes')" });
