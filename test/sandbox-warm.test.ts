@@ -214,3 +214,68 @@ describe('warm runs at level process', () => {
     expect(await leftoverCgroups(roots)).toEqual([]);
   });
 });
+
+/**
+ * The python pre-start (languages/python-prestart.ts) must be invisible: the same program, given the
+ * same arguments and stdin, reports the same on a warm run as on a cold one.
+ */
+const FIDELITY: Array<{ name: string; code: string }> = [
+  {
+    name: 'module globals, argv, path, stdin',
+    code: `import sys
+print(sys.argv, __name__, __file__, sys.path[0], __package__, __spec__, __cached__, __doc__, __annotations__)
+print(sorted(globals()), type(__loader__).__name__, __loader__.name, __loader__.path, type(__builtins__).__name__)
+import __main__
+print(__main__.__dict__ is globals(), sys.stdin.read())`,
+  },
+  {
+    name: 'an uncaught exception, chained, from a nested call',
+    code: `def inner():
+    raise ValueError("deep")
+def outer():
+    try:
+        inner()
+    except ValueError as e:
+        raise KeyError("outer") from e
+print("before", flush=True)
+outer()`,
+  },
+  { name: 'a syntax error', code: 'print("never")\nx = (1,\n' },
+  { name: 'sys.exit with a code', code: 'import sys\nprint("bye")\nsys.exit(3)' },
+  { name: 'sys.exit with a message', code: 'import sys\nsys.exit("fatal: stop")' },
+  { name: 'an uncaught KeyboardInterrupt', code: 'print("x", flush=True)\nraise KeyboardInterrupt' },
+  {
+    name: 'pickle, inspect, warnings, atexit and __del__ order',
+    code: `import atexit, inspect, pickle, warnings
+class Point:
+    def __init__(self, x): self.x = x
+    def __del__(self): print("del", self.x)
+def f():
+    return 1
+p = Point(2)
+print(pickle.loads(pickle.dumps(Point(1))).x, inspect.getsource(f).strip())
+warnings.warn("careful")
+atexit.register(lambda: print("atexit"))`,
+  },
+];
+
+describe.skipIf(skip)('the python pre-start is invisible to the program', () => {
+  it.each(FIDELITY)('$name: warm run = cold run', async ({ code }) => {
+    const warmRuntime = await testRuntime();
+    runtime = warmRuntime;
+    const coldRuntime = await testRuntime({ warmSandboxes: 0 });
+    try {
+      const shape: Omit<RunCodeRequest, 'code'> = { language: 'python', policy: { sandbox: 'isolated' }, args: ['a', 'b c'], stdin: 'from stdin' };
+      await warmRuntime.exec.runCode({ ...shape, code: 'pass' });
+      await warmRuntime.exec.runCode({ ...shape, code: 'pass' });
+      await standbyReady(warmRuntime);
+      const warm = await warmRuntime.exec.runCode({ ...shape, code });
+      const cold = await coldRuntime.exec.runCode({ ...shape, code });
+      const seen = (r: ExecutionResult) => ({ status: r.status, exit_code: r.exit_code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error });
+      expect(seen(warm)).toEqual(seen(cold));
+      expect(cold.stdout + cold.stderr).not.toBe('');
+    } finally {
+      await coldRuntime.dispose();
+    }
+  });
+});

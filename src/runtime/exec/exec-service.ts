@@ -114,6 +114,8 @@ interface SourcePlan {
   env: Record<string, string>;
   readOnly: string[];
   steps: Step[];
+  /** The run step as a command that starts ahead and waits at the gate itself (LanguageEntry.prestart). */
+  prestart?: string[];
 }
 
 /** A sandbox launched ahead of a run (see standby-pool.ts): its directories, plan and gated process. */
@@ -302,16 +304,23 @@ export class ExecService {
     const fileName = run.inPlace ? path.basename(run.inPlace) : sourceFileName(entry, run.code);
     const key = this.standbyKey(run, inPlace, fileName);
     const standby = key === undefined ? undefined : this.standbys.take(key);
-    const replenish = (): void => {
-      if (key !== undefined) this.standbys.replenish(key, () => this.launchStandby(key, run, inPlace, fileName));
-    };
-    if (standby && (await this.stillBinds(standby))) return this.runOnStandby(standby, run, prepared.code, inPlace === undefined, replenish);
-    replenish();
+    try {
+      if (standby && (await this.stillBinds(standby))) return await this.runOnStandby(standby, run, prepared.code, inPlace === undefined);
+      return await this.runCold(run, prepared.code, inPlace, fileName);
+    } finally {
+      // The next standby is launched once this run is over and its reply on the way: launched
+      // during the run, its fork and set-up would compete with the program for the CPU.
+      if (key !== undefined) setImmediate(() => this.standbys.replenish(key, () => this.launchStandby(key, run, inPlace, fileName)));
+    }
+  }
+
+  private runCold(run: SourceRun, code: string, inPlace: string | undefined, fileName: string): Promise<ExecutionResult> {
+    const { entry, policy } = run;
     return this.withRunDirs(async (dirs) => {
       const cwd = run.cwd ?? dirs.work;
       await writeRunFiles(cwd, run.files);
       const source = inPlace ?? path.join(dirs.src, fileName);
-      if (!inPlace) await writeFile(source, prepared.code);
+      if (!inPlace) await writeFile(source, code);
       const plan = await this.planSource(run, cwd, dirs, source);
       const { outcome, warnings } = await runSteps(plan.steps, policy.limits, (step, stepLimits) =>
         this.spawnTracked(policy, plan.view, plan.readOnly, step, stepLimits, plan.env, run.signal, step.phase === 'run' ? run.onOutput : undefined),
@@ -338,7 +347,7 @@ export class ExecService {
       ...(entry.compile ? [{ phase: 'compile' as const, command: entry.compile(program, files) }] : []),
       { phase: 'run', command: entry.command(program, files, run.args ?? []), stdin: run.stdin },
     ];
-    return { view, env, readOnly, steps };
+    return { view, env, readOnly, steps, prestart: entry.prestart?.(program, files, run.args ?? []) };
   }
 
   /**
@@ -377,9 +386,11 @@ export class ExecService {
       // Identified before bubblewrap binds them: a directory replaced in between fails the check.
       const binds = await bindIdentities([...(run.cwd === undefined ? [] : [run.cwd]), ...(run.environment ? [run.environment.envPath] : [])]);
       const sandbox = plan.view.isolated ? await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env) : [];
+      // An interpreter that can start ahead and wait at the gate itself (python) does; else a gate shell.
+      const gated = plan.prestart ?? [...GATE_ARGV, ...step.command];
       const launched = await launchProcess(
         { cgroups: this.deps.cgroups, content: this.deps.content },
-        { command: [...sandbox, ...GATE_ARGV, ...step.command], cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: plan.view.isolated },
+        { command: [...sandbox, ...gated], cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: plan.view.isolated },
       );
       return {
         key,
@@ -402,7 +413,7 @@ export class ExecService {
   }
 
   /** A run on a standby sandbox: its files written into the standby's directories, then the gate opened. */
-  private async runOnStandby(standby: SourceStandby, run: SourceRun, code: string, writeSource: boolean, launchNext: () => void): Promise<ExecutionResult> {
+  private async runOnStandby(standby: SourceStandby, run: SourceRun, code: string, writeSource: boolean): Promise<ExecutionResult> {
     const { plan } = standby;
     try {
       await writeRunFiles(plan.view.cwd, run.files);
@@ -410,8 +421,6 @@ export class ExecService {
       const { outcome, warnings } = await runSteps(plan.steps, run.policy.limits, async () => {
         const running = standby.launched.begin({ stdin: run.stdin, signal: run.signal, onOutput: run.onOutput });
         this.active.add(running);
-        // The next standby is set up while this program runs.
-        launchNext();
         return running.done.finally(() => this.active.delete(running));
       });
       return toExecutionResult(outcome, this.appliedSandbox(run.policy), [...run.policy.warnings, ...warnings], run.entry.id);

@@ -5,8 +5,9 @@
  * (language, environment, policy, arguments) used more than once, the pool keeps one process
  * launched ahead: its cgroup made and joined, its limits set, bubblewrap done where isolated, and a
  * shell waiting at its gate (GATE_ARGV). A call then writes its source and opens the gate; the
- * program starts as a fresh process in a sandbox nobody used before. A standby is never reused:
- * each one serves one run, and the next is launched while that run goes on.
+ * program starts as a fresh process in a sandbox nobody used before (python: the interpreter, started
+ * ahead, runs the script). A standby is never reused: each one serves one run, and the next is
+ * launched when that run is over.
  *
  * Shapes used once launch nothing (an agent's one-off runs cost no idle processes); an unused
  * standby ends after `idleMs`; at most `maxReady` wait at once (the least recently launched goes).
@@ -29,7 +30,8 @@ const SEEN_LIMIT = 256;
 
 export class StandbyPool<S extends Standby> {
   private readonly ready = new Map<string, { standby: S; timer: NodeJS.Timeout }>();
-  private readonly launching = new Set<string>();
+  /** Launches under way, by key. A call does not wait for one (it runs cold): the launch is for the next call. */
+  private readonly launching = new Map<string, Promise<void>>();
   private readonly seen = new Set<string>();
   private readonly disposals = new Set<Promise<void>>();
   private closed = false;
@@ -57,9 +59,9 @@ export class StandbyPool<S extends Standby> {
   }
 
   /**
-   * Called once a run of `key` is under way: when the shape ran before (and none is ready or on its
-   * way), launches the standby for its next run in the background. A failed launch only means the
-   * next run is cold.
+   * Called when a run of `key` is over: when the shape ran before (and none is ready or on its way),
+   * launches the standby for its next run in the background. A failed launch only means the next run
+   * is cold.
    */
   replenish(key: string, launch: () => Promise<S>): void {
     if (!this.enabled) return;
@@ -67,11 +69,11 @@ export class StandbyPool<S extends Standby> {
     this.seen.add(key);
     if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value as string);
     if (!seenBefore || this.ready.has(key) || this.launching.has(key)) return;
-    this.launching.add(key);
-    void launch()
+    const launched = launch()
       .then((standby) => this.add(standby))
       .catch(() => undefined)
       .finally(() => this.launching.delete(key));
+    this.launching.set(key, launched);
   }
 
   private add(standby: S): void {
@@ -98,7 +100,7 @@ export class StandbyPool<S extends Standby> {
     this.closed = true;
     await this.drop(() => true);
     // Launches under way end in add(), which disposes them now that the pool is closed.
-    while (this.launching.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all([...this.launching.values()]);
     await this.settled();
   }
 

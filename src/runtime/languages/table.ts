@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { javaMainClass, javaSourceFile } from './java.js';
+import { PYTHON_PRESTART } from './python-prestart.js';
 
 /**
  * The language table: adding a language is one entry. Each entry says how to find its toolchain
@@ -39,6 +40,12 @@ export interface LanguageEntry {
   compile?(tool: string, files: RunFiles): string[];
   /** The program's command line. */
   command(tool: string, files: RunFiles, args: string[]): string[];
+  /**
+   * For the warm path: a command line that starts the interpreter ahead of its run, waits at the
+   * gate itself (a line on fd 3), then runs exactly as `command` would. Without it, a standby is a
+   * gate shell (GATE_ARGV) in front of `command`, and the interpreter starts when the call comes.
+   */
+  prestart?(tool: string, files: RunFiles, args: string[]): string[];
   /** Extra environment variables of the run (paths inside the run only). */
   env?(files: RunFiles): Record<string, string>;
 }
@@ -57,6 +64,7 @@ export const LANGUAGE_TABLE: readonly LanguageEntry[] = [
     versionArgs: ['--version'],
     // -u: output reaches the agent in order even when the run is killed; -B: no .pyc in the workspace.
     command: (tool, files, args) => [tool, '-u', '-B', files.source, ...args],
+    prestart: (tool, files, args) => [tool, '-u', '-B', '-c', PYTHON_PRESTART, files.source, ...args],
   },
   {
     id: 'javascript',
