@@ -309,7 +309,7 @@ export class ExecService {
       return await this.runCold(run, prepared.code, inPlace, fileName);
     } finally {
       // The next standby is launched once this run is over and its reply on the way: launched
-      // during the run, its fork and set-up would compete with the program for the CPU.
+      // during the run, its fork and set-up (python's start-up) would take the CPU from the program.
       if (key !== undefined) setImmediate(() => this.standbys.replenish(key, () => this.launchStandby(key, run, inPlace, fileName)));
     }
   }
