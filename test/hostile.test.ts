@@ -47,6 +47,14 @@ interface Case {
   check: (result: ExecutionResult, ctx: Ctx) => void | Promise<void>;
 }
 
+/** Polls `condition` every 10 ms for up to 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 10_000) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 const BOTH: SandboxLevel[] = ['isolated', 'process'];
 const ISOLATED: SandboxLevel[] = ['isolated'];
 
@@ -431,9 +439,17 @@ print(found, b"HANGAR" in open("/proc/self/environ", "rb").read())
   },
 ];
 
-describe.each(['isolated', 'process'] as const)('hostile battery at level %s', (level) => {
+/** A program that does nothing, per language: two runs of it make the case's shape warm. */
+const NOOP: Record<string, string> = { python: 'pass', bash: 'true', sh: 'true', javascript: '0', ruby: 'nil', perl: '1;' };
+
+describe.each([
+  ['isolated', 'cold'],
+  ['process', 'cold'],
+  ['isolated', 'warm'],
+] as const)('hostile battery at level %s, %s', (level, start) => {
   const cases = CASES.filter((c) => c.levels.includes(level));
   const skip = level === 'isolated' && !isolation.available;
+  const warm = start === 'warm';
   let runtime: Runtime;
   let root: string;
   let ctx: Omit<Ctx, 'marker'>;
@@ -477,10 +493,23 @@ describe.each(['isolated', 'process'] as const)('hostile battery at level %s', (
   it.skipIf(skip).each(cases)('$name', async (c) => {
     const marker = `hangar-hostile-${randomBytes(6).toString('hex')}`;
     const full: Ctx = { ...ctx, marker };
+    const language = c.language ?? 'python';
+    const noop = NOOP[language];
+    if (warm && noop !== undefined) {
+      // The same shape twice: the case then runs in a standby launched ahead (standby-pool.ts).
+      for (let i = 0; i < 2; i++) await runtime.exec.runCode({ language, code: noop, args: [marker], policy: c.policy });
+      await until(() => runtime.exec.standbyCount > 0);
+    }
     const dataBefore = await dataFingerprint();
-    const result = await runtime.exec.runCode({ language: c.language ?? 'python', code: c.code(full), args: [marker], policy: c.policy });
+    const result = await runtime.exec.runCode({ language, code: c.code(full), args: [marker], policy: c.policy });
     expect(result.sandbox.level).toBe(level);
     await c.check(result, full);
+    if (warm) {
+      // The standby launched for the shape's next run carries the marker too: end it before looking.
+      await new Promise((resolve) => setImmediate(resolve));
+      await until(() => runtime.exec.standbyCount > 0 || noop === undefined);
+      await runtime.exec.endStandbys();
+    }
     // Containment held: nothing of the run is alive, its groups are gone, nothing outside changed.
     expect(await leftoversAfter(marker)).toEqual([]);
     expect(await leftoverCgroups(runtime.cgroups.roots)).toEqual([]);

@@ -199,6 +199,11 @@ export class ExecService {
     return removed;
   }
 
+  /** Ends every standby now (the next runs of each shape are cold); launches under way still complete. */
+  async endStandbys(): Promise<void> {
+    await this.standbys.drop(() => true);
+  }
+
   /** Ends the standby sandboxes that see `dir` or anything under it (an environment about to be removed). */
   async dropStandbys(dir: string): Promise<void> {
     // Keys hold paths as JSON strings: a match of the opening quote and the path is a prefix match.
