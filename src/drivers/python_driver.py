@@ -3,25 +3,22 @@
 Protocol: Hangar writes frames to fd 3, the driver answers on fd 4. A frame is the payload's byte
 length in ASCII decimal, a newline, then a UTF-8 JSON payload. User prints go to the real stdout
 and stderr (so output of subprocesses is captured too). At the end of every cell the driver writes
-the session's marker to each stream whose pipe still holds unread bytes, then the "done" frame
-saying how many markers it wrote ("marks"): Hangar waits for those, so each stream is complete
-for that cell. A pipe Hangar has already drained needs no marker (Hangar handled those bytes
-before it can read the done frame), which saves two pipe round trips on most cells.
+the session's marker to both streams, then the "done" frame saying how many markers it wrote
+("marks"): Hangar waits for those, so each stream is complete for that cell. (Skipping the marker
+on a pipe that FIONREAD showed drained was tried: under load Hangar then finished a cell before it
+had handed that pipe's last bytes to the cell, and stderr lost a line.)
 SIGINT interrupts a running cell and is ignored between cells.
 """
 
-import array
 import ast
 import base64
 import builtins
-import fcntl
 import io
 import json
 import linecache
 import os
 import signal
 import sys
-import termios
 import traceback
 import types
 import warnings
@@ -150,17 +147,8 @@ def run_cell(code, namespace):
     return mime_bundle(value)
 
 
-def _unread(fd, counter=array.array("i", [0])):
-    """Bytes in the pipe on fd that Hangar has not read yet; -1 when unknown (not a pipe)."""
-    try:
-        fcntl.ioctl(fd, termios.FIONREAD, counter, True)
-        return counter[0]
-    except OSError:
-        return -1
-
-
 def end_streams():
-    """Marks the end of the cell on each stream that still has bytes in flight; returns how many marks."""
+    """Marks the end of the cell on stdout and stderr; returns how many marks were written."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -168,8 +156,6 @@ def end_streams():
             pass
     marks = 0
     for fd in (1, 2):
-        if _unread(fd) == 0:
-            continue
         try:
             os.write(fd, MARK)
             marks += 1
