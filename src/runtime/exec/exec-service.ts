@@ -16,7 +16,7 @@ import { resolveInside } from '../workspaces/safe-path.js';
 import { prepareSource, sourceFileName } from './prepare-source.js';
 import { toExecutionResult, type ExecutionResult } from './result.js';
 import { pathView, viewEnvironment, type PathView, type RunEnvironment } from './run-view.js';
-import { launchProcess, type LaunchedProcess, type RunningProcess } from './spawn.js';
+import { launchProcess, spawnProcess, type ExecOutcome, type LaunchedProcess, type RunningProcess } from './spawn.js';
 import { StandbyPool, type Standby } from './standby-pool.js';
 import { rejectedSource, runSteps, type Step } from './steps.js';
 
@@ -423,11 +423,9 @@ export class ExecService {
     try {
       await writeRunFiles(plan.view.cwd, run.files);
       if (writeSource) await writeFile(standby.source, code);
-      const { outcome, warnings } = await runSteps(plan.steps, run.policy.limits, async () => {
-        const running = standby.launched.begin({ stdin: run.stdin, signal: run.signal, onOutput: run.onOutput });
-        this.active.add(running);
-        return running.done.finally(() => this.active.delete(running));
-      });
+      const { outcome, warnings } = await runSteps(plan.steps, run.policy.limits, async () =>
+        this.track(standby.launched.begin({ stdin: run.stdin, signal: run.signal, onOutput: run.onOutput })),
+      );
       return toExecutionResult(outcome, this.appliedSandbox(run.policy), [...run.policy.warnings, ...warnings], run.entry.id);
     } finally {
       await standby.dispose();
@@ -446,12 +444,16 @@ export class ExecService {
     onOutput?: OnOutput,
   ) {
     const command = view.isolated ? [...(await this.sandboxWrapper(policy, view, readOnly, env)), ...step.command] : step.command;
-    const launched = await launchProcess(
+    const running = await spawnProcess(
       { cgroups: this.deps.cgroups, content: this.deps.content },
       // bubblewrap reports a program killed by a signal as exit code 128 + signal.
-      { command, cwd: view.cwd, env, limits, signalAsExitCode: view.isolated },
+      { command, cwd: view.cwd, env, stdin: step.stdin, limits, signal, onOutput, signalAsExitCode: view.isolated },
     );
-    const running = launched.begin({ stdin: step.stdin, signal, onOutput });
+    return this.track(running);
+  }
+
+  /** Its outcome, with the process counted as running (close() ends it) until then. */
+  private track(running: RunningProcess): Promise<ExecOutcome> {
     this.active.add(running);
     return running.done.finally(() => this.active.delete(running));
   }

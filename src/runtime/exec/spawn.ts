@@ -1,4 +1,4 @@
-import { spawn as spawnChild } from 'node:child_process';
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -126,6 +126,20 @@ export async function prepareLaunch(
   return { group, argv };
 }
 
+/**
+ * The pid of a child that `prepareLaunch` made a group for, once it has started; when it could not
+ * start, the group is removed and the spawn error is thrown.
+ */
+export async function spawnedPid(child: ChildProcess, group: RunCgroup | undefined): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid ?? -1));
+    child.once('error', reject);
+  }).catch(async (error: unknown) => {
+    await group?.remove();
+    throw error;
+  });
+}
+
 /** How often the cgroup is checked for the limits the kernel does not end a run for by itself. */
 const WATCH_MS = 100;
 /**
@@ -164,19 +178,9 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraPipes).fill('pipe')],
   });
-  const childPid = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid ?? -1));
-    child.once('error', reject);
-  }).catch(async (error: unknown) => {
-    await group?.remove();
-    throw error;
-  });
-  let alive = true;
+  const childPid = await spawnedPid(child, group);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      alive = false;
-      resolve({ code, signal });
-    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const pipes = child.stdio.slice(3).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
   const gate = request.gated ? (pipes.shift() as NodeJS.WritableStream & { on(event: 'error', listener: () => void): void }) : undefined;
@@ -336,7 +340,7 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
   return {
     pid: childPid,
     get alive() {
-      return alive;
+      return child.exitCode === null && child.signalCode === null;
     },
     begin,
     async discard() {

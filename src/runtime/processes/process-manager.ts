@@ -10,7 +10,7 @@ import { HangarError } from '../errors.js';
 import type { ExecService } from '../exec/exec-service.js';
 import { isSameProcessAlive, readProc } from '../exec/procfs.js';
 import { pathView, viewEnvironment, type PathView, type RunEnvironment } from '../exec/run-view.js';
-import { prepareLaunch } from '../exec/spawn.js';
+import { prepareLaunch, spawnedPid } from '../exec/spawn.js';
 import { isWellFormedId, newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
@@ -197,13 +197,7 @@ export class ProcessManager {
       { cwd, env, detached: true, stdio: 'ignore' },
     );
     supervisor.unref();
-    const supervisorPid = await new Promise<number>((resolve, reject) => {
-      supervisor.once('spawn', () => resolve(supervisor.pid ?? -1));
-      supervisor.once('error', reject);
-    }).catch(async (error: unknown) => {
-      await group?.remove();
-      throw error;
-    });
+    const supervisorPid = await spawnedPid(supervisor, group);
     const pid = await this.waitForPid(dir, supervisorPid);
     const [info, supInfo] = await Promise.all([readProc(pid), readProc(supervisorPid)]);
     const record: ProcessRecord = {

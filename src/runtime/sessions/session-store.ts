@@ -1,8 +1,8 @@
 import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
-import { afterReply } from '../store/audit.js';
 import { RecordType } from '../store/records.js';
 import type { DataLayout } from '../store/layout.js';
 
@@ -87,7 +87,8 @@ export class SessionStore {
   appendHistory(id: string, code: string): Promise<void> {
     const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
     return this.chain(id, async () => {
-      await afterReply();
+      // After this turn of the event loop: the cell's reply goes out first (see AuditLog.record).
+      await nextTurn();
       let handle = this.handles.get(id);
       if (!handle) {
         handle = await open(this.file(id, 'history.jsonl'), 'a', 0o600);

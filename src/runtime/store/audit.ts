@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** One JSON line per tool call (DESIGN.md section 7): time, tool, argument summary, status, ms. */
 export interface AuditEntry {
@@ -8,11 +9,6 @@ export interface AuditEntry {
   status: 'ok' | 'error';
   code?: string;
   ms: number;
-}
-
-/** Resolves in the next turn of the event loop (after this turn's replies are written). */
-export function afterReply(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class AuditLog {
@@ -27,7 +23,7 @@ export class AuditLog {
     // Appends are chained so lines never interleave; a failing disk never fails the tool call.
     // The write starts after the current turn of the event loop, so the call's reply goes out
     // first instead of sharing the CPU with it.
-    this.pending = this.pending.then(afterReply).then(() => this.append(line)).catch(() => this.closeHandle());
+    this.pending = this.pending.then(() => nextTurn()).then(() => this.append(line)).catch(() => this.closeHandle());
   }
 
   flush(): Promise<void> {
