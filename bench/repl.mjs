@@ -2,6 +2,10 @@
 // (the driver alone over its pipes; ipykernel through a minimal ZMQ client, with ipykernel's defaults
 // and with the settings Hangar starts kernels with). All subjects are started first, then take turns
 // in ROUNDS rounds of N/ROUNDS calls each, so load from other processes hits every row alike.
+// Warm-up: a Hangar server spends its first ~3000 calls with V8's optimizing compiler busy on its
+// worker threads (≈ 0.2 ms of CPU per call, BENCHMARKS.md), which on 2 cores competes with the
+// client and the kernel. Hangar rows are measured after WARMUP_SERVER calls (steady state, what a
+// long-running server costs per call); the p50 of each one's first 300 calls is kept in its note.
 // Run: npm run build && node bench/repl.mjs
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -17,7 +21,9 @@ import { emitRows } from './lib.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
 const N = Number(process.env.BENCH_N ?? 300);
-const WARMUP = 30;
+const WARMUP = Number(process.env.WARMUP ?? 30);
+const WARMUP_SERVER = Number(process.env.WARMUP_SERVER ?? 3000);
+const EARLY = 300;
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 /** What Hangar writes to a kernel's private IPYTHONDIR (kernel-interpreter.ts, IPYTHON_KERNEL_CONFIG). */
 const HANGAR_KERNEL_CONFIG = { HistoryManager: { enabled: false }, Kernel: { _execute_sleep: 0 } };
@@ -28,9 +34,21 @@ function stats(samples) {
   return { n: s.length, p50: +at(0.5).toFixed(3), p99: +at(0.99).toFixed(3), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
-/** Each subject: { call(), close() }, already warmed up. Rounds interleave them; returns stats per subject. */
+/**
+ * Each subject: { call(), close(), server? }. Warms each up (servers longer), then rounds interleave
+ * them; returns stats per subject, a server's with the p50 of its first EARLY calls as `early`.
+ */
 async function interleave(subjects) {
-  for (const subject of Object.values(subjects)) for (let i = 0; i < WARMUP; i++) await subject.call();
+  const early = {};
+  for (const [name, subject] of Object.entries(subjects)) {
+    const first = [];
+    for (let i = 0; i < (subject.server ? WARMUP_SERVER : WARMUP); i++) {
+      const t = performance.now();
+      await subject.call();
+      if (i < EARLY) first.push(performance.now() - t);
+    }
+    if (subject.server && first.length > 0) early[name] = stats(first).p50;
+  }
   const samples = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]));
   const perRound = Math.max(1, Math.round(N / ROUNDS));
   for (let round = 0; round < ROUNDS; round++) {
@@ -43,7 +61,7 @@ async function interleave(subjects) {
     }
   }
   for (const subject of Object.values(subjects)) await subject.close();
-  return Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, stats(xs)]));
+  return Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, { ...stats(xs), ...(early[name] === undefined ? {} : { early: early[name] }) }]));
 }
 
 async function rawDriver() {
@@ -138,8 +156,10 @@ async function rawKernel(config) {
   };
 }
 
-// BENCH_CLI: another build to compare against in the same run (e.g. a copy of main's dist/cli.js).
-const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist/cli.js');
+const CLI = path.join(ROOT, 'dist/cli.js');
+// BENCH_BASE_CLI: another build (e.g. a copy of main's dist/ under bench/results/) whose Hangar rows
+// run in the same rounds, for an A/B of a change; its rows come last and have no target.
+const BASE_CLI = process.env.BENCH_BASE_CLI;
 
 async function throughHangar(createArgs, cli = CLI) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-h-'));
@@ -150,6 +170,7 @@ async function throughHangar(createArgs, cli = CLI) {
   const id = created.structuredContent.session_id;
   await client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x = 0' } });
   return {
+    server: true,
     call: () => client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x += 1' } }),
     close: async () => {
       await client.close();
@@ -166,11 +187,18 @@ const rows = await interleave({
   'ipykernel, repl_execute through Hangar (MCP stdio)': await throughHangar({ kernel: 'python3' }),
   'ipykernel, through Hangar, sandbox process': await throughHangar({ kernel: 'python3', sandbox: 'process' }),
   "ipykernel, minimal ZMQ client (Hangar's kernel settings)": await rawKernel(HANGAR_KERNEL_CONFIG),
+  ...(BASE_CLI
+    ? {
+        'builtin python, through Hangar, base build': await throughHangar({}, BASE_CLI),
+        'ipykernel, through Hangar, base build': await throughHangar({ kernel: 'python3' }, BASE_CLI),
+      }
+    : {}),
 });
 console.log(`repl_execute "x += 1", n=${N} (ms); Hangar rows at the default level (isolated where bubblewrap works) unless named`);
-for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}`);
+const earlyNote = (s) => (s.early === undefined ? '' : `first ${EARLY} calls after start (JIT warm-up): p50 ${s.early.toFixed(3)}`);
+for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}  ${earlyNote(s)}`);
 const named = Object.entries(rows);
-await emitRows(named.map(([title, st], i) => ({ id: `r${i + 1}`, title, ...st })));
+await emitRows(named.map(([title, { early: _, ...st }], i) => ({ id: `r${i + 1}`, title, ...st, note: earlyNote({ early: _ }) })));
 const above = (i, j, limit) => {
   const a = named[i]?.[1];
   const b = named[j]?.[1];
@@ -181,4 +209,5 @@ const above = (i, j, limit) => {
 // Targets: builtin driver ≤ 1 ms above the raw driver; ipykernel through Hangar ≤ 5 ms p50.
 const kernel = named[4]?.[1];
 const kernelRow = kernel ? [{ id: 'r5', title: `${named[4][0]} (p50)`, n: kernel.n, measured: kernel.p50, unit: 'ms', target: '≤ 5 ms', pass: kernel.p50 <= 5 }] : [];
-await emitRows([...above(1, 0, 1), ...above(2, 0, 1), ...kernelRow, ...above(4, 6, Infinity).map((r) => ({ ...r, target: '—', pass: undefined, title: `Hangar's own share of an ipykernel cell: ${r.title}` }))]);
+const base = BASE_CLI ? [...above(1, 7, Infinity), ...above(4, 8, Infinity)].map((r) => ({ ...r, target: '—', pass: undefined })) : [];
+await emitRows([...above(1, 0, 1), ...above(2, 0, 1), ...kernelRow, ...base, ...above(4, 6, Infinity).map((r) => ({ ...r, target: '—', pass: undefined, title: `Hangar's own share of an ipykernel cell: ${r.title}` }))]);

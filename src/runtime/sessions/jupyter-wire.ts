@@ -37,18 +37,24 @@ export class JupyterWire {
     return { msgId, frames: [DELIMITER, this.sign(parts), ...parts] };
   }
 
-  /** Parses and verifies a message; undefined for a bad signature or a malformed one (dropped). */
-  parse(frames: Buffer[]): JupyterMessage | undefined {
+  /**
+   * Parses and verifies a message; undefined for a bad signature or a malformed one (dropped).
+   * `wanted` sees the header and parent header first: a message it declines is dropped before its
+   * signature is checked and its content parsed (execute_input echoes the whole cell's code).
+   */
+  parse(frames: Buffer[], wanted?: (header: JupyterMessage['header'], parent: JupyterMessage['parent_header']) => boolean): JupyterMessage | undefined {
     const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
     if (at < 0 || frames.length < at + 6) return undefined;
-    const signature = frames[at + 1]?.toString() ?? '';
     const parts = frames.slice(at + 2, at + 6);
-    const expected = Buffer.from(this.sign(parts));
-    const got = Buffer.from(signature);
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
     try {
-      const [header, parent, metadata, content] = parts.map((p) => JSON.parse(p.toString('utf8')) as Record<string, unknown>);
-      return { header: header as JupyterMessage['header'], parent_header: parent ?? {}, metadata: metadata ?? {}, content: content ?? {} };
+      const header = JSON.parse(parts[0]?.toString('utf8') ?? '') as JupyterMessage['header'] | null;
+      const parent = (JSON.parse(parts[1]?.toString('utf8') ?? '') as JupyterMessage['parent_header'] | null) ?? {};
+      if (typeof header !== 'object' || header === null || (wanted && !wanted(header, parent))) return undefined;
+      const expected = Buffer.from(this.sign(parts));
+      const got = Buffer.from(frames[at + 1]?.toString() ?? '');
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
+      const [metadata, content] = parts.slice(2).map((p) => JSON.parse(p.toString('utf8')) as Record<string, unknown> | null);
+      return { header, parent_header: parent, metadata: metadata ?? {}, content: content ?? {} };
     } catch {
       return undefined;
     }

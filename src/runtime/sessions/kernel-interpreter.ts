@@ -12,6 +12,8 @@ import { describeDeath, InterpreterDied, type CellEvents, type CellReply, type D
 const START_TIMEOUT_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 3000;
 const HEARTBEAT_MISSES = 3;
+/** The iopub message types onIopub acts on; others (execute_input, comm_*) are dropped unparsed. */
+const IOPUB_HANDLED = new Set(['stream', 'execute_result', 'display_data', 'update_display_data', 'error', 'clear_output', 'status']);
 
 /**
  * IPython kernel settings in the kernel's private IPYTHONDIR (other kernels ignore the file).
@@ -162,7 +164,8 @@ export class KernelInterpreter implements Interpreter {
   private async iopubLoop(): Promise<void> {
     try {
       for await (const frames of this.sockets.iopub) {
-        const message = this.wire.parse(frames);
+        // Until the handshake has seen iopub, any message will do; after, only the running cell's.
+        const message = this.wire.parse(frames, (header, parent) => !this.iopubSeen || (this.cell !== null && parent.msg_id === this.cell.msgId && IOPUB_HANDLED.has(header.msg_type)));
         if (!message) continue;
         this.iopubSeen = true;
         const cell = this.cell;

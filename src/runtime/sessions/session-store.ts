@@ -1,10 +1,10 @@
-import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { isWellFormedId } from '../ids.js';
 import { RecordType } from '../store/records.js';
 import type { DataLayout } from '../store/layout.js';
+import { LineAppender } from '../store/line-appender.js';
 
 /** A session's metadata (session.json) and the cells that succeeded (history.jsonl), for restore. */
 export const SessionRecordSchema = z.object({
@@ -38,7 +38,7 @@ export class SessionStore {
   /** Per session, the history writes under way: appends stay in order and reads wait for them. */
   private readonly writes = new Map<string, Promise<void>>();
   /** Open history files (O_APPEND), kept between cells: one write per cell instead of open, write, close. */
-  private readonly handles = new Map<string, FileHandle>();
+  private readonly appenders = new Map<string, LineAppender>();
 
   constructor(private readonly layout: DataLayout) {}
 
@@ -86,27 +86,24 @@ export class SessionStore {
    */
   appendHistory(id: string, code: string): Promise<void> {
     const line = `${JSON.stringify({ code, at: new Date().toISOString() })}\n`;
-    return this.chain(id, async () => {
-      // After this turn of the event loop: the cell's reply goes out first (see AuditLog.record).
-      await nextTurn();
-      let handle = this.handles.get(id);
-      if (!handle) {
-        handle = await open(this.file(id, 'history.jsonl'), 'a', 0o600);
-        this.handles.set(id, handle);
+    return this.chain(id, () => {
+      let appender = this.appenders.get(id);
+      if (!appender) {
+        appender = new LineAppender(this.file(id, 'history.jsonl'));
+        this.appenders.set(id, appender);
       }
-      await handle.write(line);
+      return appender.append(line);
     });
   }
 
-  private async closeHandle(id: string): Promise<void> {
-    const handle = this.handles.get(id);
-    this.handles.delete(id);
-    await handle?.close().catch(() => undefined);
+  private closeAppender(id: string): void {
+    this.appenders.get(id)?.close();
+    this.appenders.delete(id);
   }
 
   clearHistory(id: string): Promise<void> {
     return this.chain(id, async () => {
-      await this.closeHandle(id);
+      this.closeAppender(id);
       await writeFile(this.file(id, 'history.jsonl'), '');
     });
   }
@@ -130,7 +127,7 @@ export class SessionStore {
 
   remove(id: string): Promise<void> {
     return this.chain(id, async () => {
-      await this.closeHandle(id);
+      this.closeAppender(id);
       await rm(this.layout.session(id), { recursive: true, force: true });
     });
   }
@@ -138,6 +135,6 @@ export class SessionStore {
   /** Waits for every write under way and closes the history files (a restart finds the whole history). */
   async close(): Promise<void> {
     await Promise.all([...this.writes.values()]);
-    await Promise.all([...this.handles.keys()].map((id) => this.closeHandle(id)));
+    for (const id of [...this.appenders.keys()]) this.closeAppender(id);
   }
 }

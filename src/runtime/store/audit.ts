@@ -1,5 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { LineAppender } from './line-appender.js';
 
 /** One JSON line per tool call (DESIGN.md section 7): time, tool, argument summary, status, ms. */
 export interface AuditEntry {
@@ -12,40 +11,21 @@ export interface AuditEntry {
 }
 
 export class AuditLog {
-  private pending: Promise<void> = Promise.resolve();
-  /** Opened once and kept: an open + close per call was most of the audit's cost (BENCHMARKS.md). */
-  private handle: FileHandle | undefined;
+  private readonly appender: LineAppender;
 
-  constructor(private readonly file: string) {}
-
-  record(entry: AuditEntry): void {
-    const line = `${JSON.stringify(entry)}\n`;
-    // Appends are chained so lines never interleave; a failing disk never fails the tool call.
-    // The write starts after the current turn of the event loop, so the call's reply goes out
-    // first instead of sharing the CPU with it.
-    this.pending = this.pending.then(() => nextTurn()).then(() => this.append(line)).catch(() => this.closeHandle());
+  constructor(file: string) {
+    this.appender = new LineAppender(file);
   }
 
-  flush(): Promise<void> {
-    return this.pending;
+  /** Written after the call's reply has gone out (LineAppender); a failing disk never fails the tool call. */
+  record(entry: AuditEntry): void {
+    this.appender.append(`${JSON.stringify(entry)}\n`).catch(() => undefined);
   }
 
   /** Writes what is pending and releases the file. Later records reopen it. */
-  async close(): Promise<void> {
-    await this.pending;
-    await this.closeHandle();
-  }
-
-  private async append(line: string): Promise<void> {
-    this.handle ??= await open(this.file, 'a', 0o600);
-    await this.handle.write(line);
-  }
-
-  /** After a failed write, drop the handle so the next record starts from a fresh open. */
-  private async closeHandle(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => undefined);
+  close(): Promise<void> {
+    this.appender.close();
+    return Promise.resolve();
   }
 }
 
