@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { startStdio, tempDir } from './helpers/cli.js';
+import { rssBytes } from './helpers/procs.js';
 
 type Block = { type: string; text?: string; data?: string; mimeType?: string };
 
@@ -71,6 +72,35 @@ describe('repl tools over MCP', () => {
     } finally {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a cell that floods output until its timeout leaves the server memory bounded and the session working', async () => {
+    const server = await startStdio({ env: { PATH: '/usr/bin:/bin' } });
+    try {
+      const created = await server.client.callTool({ name: 'repl_create', arguments: {} });
+      const sessionId = (created.structuredContent as { session_id: string }).session_id;
+      await server.client.callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: 'x = 41' } });
+      const pid = server.pid ?? -1;
+      const before = await rssBytes(pid);
+      let peak = before;
+      const sampler = setInterval(() => {
+        void rssBytes(pid).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+      }, 50);
+      const flood = await server.client
+        .callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: "while True: print('y' * 10000)", timeout_s: 3 } })
+        .finally(() => clearInterval(sampler));
+      const out = flood.structuredContent as { status: string; stdout: string; truncated: { stdout_bytes: number; stdout_ref_id: string } | null };
+      expect(out.status).toBe('timeout');
+      // The driver prints as fast as the capture spills to disk (the pipe is paused while it catches up).
+      expect(out.truncated?.stdout_bytes).toBeGreaterThan(20 * 1048576);
+      expect(out.stdout).toContain(`the whole stdout is kept as ${out.truncated?.stdout_ref_id}`);
+      // Before the capture's backpressure reached the session's pipes: +600 MiB here.
+      expect(peak - before).toBeLessThan(150 * 1048576);
+      const after = await server.client.callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: 'x + 1' } });
+      expect((after.structuredContent as { result: string }).result).toBe('42');
+    } finally {
+      await server.close();
     }
   });
 });

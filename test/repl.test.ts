@@ -52,6 +52,35 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Hang
   return error as HangarError;
 }
 
+/** Forks children that wait 30 s until the kernel refuses a fork; prints how many it got. */
+const FORK_PAST_LIMIT = 'import os, time\nkids = []\ntry:\n    for _ in range(200):\n        pid = os.fork()\n        if pid == 0:\n            time.sleep(30)\n            os._exit(0)\n        kids.append(pid)\nexcept OSError as e:\n    print("refused after", len(kids), type(e).__name__)\nkids = len(kids)';
+
+/**
+ * A cell that forks past the session's process limit ends the interpreter and every child, and it
+ * is that cell's result that says so (not whichever later cell a watch tick would land in).
+ */
+async function expectForkLimitEndsSession(runtime: Runtime, create: Parameters<Runtime['sessions']['create']>[0], limit: number): Promise<void> {
+  const s = await runtime.sessions.create({ ...create, policy: { maxProcesses: limit } });
+  expect((await runtime.sessions.execute(s.session_id, 'x = 1')).status).toBe('ok');
+  const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
+  const r = await runtime.sessions.execute(s.session_id, FORK_PAST_LIMIT);
+  if (runtime.cgroups.mode === 'none') {
+    // rlimits only (root is not bound by RLIMIT_NPROC): nothing to end, the cell just ran.
+    expect(process.env.CI).not.toBe('true');
+    return;
+  }
+  expect(r.stdout).toMatch(/refused after \d+ (BlockingIOError|OSError)/);
+  expect(r.status).toBe('killed');
+  expect(r.state_lost).toBe(true);
+  expect(r.error?.message).toContain(`process limit ${limit} reached (fork refused): the interpreter and every process it started were ended`);
+  expect(alive(pid)).toBe(false);
+  expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.status).toBe('dead');
+  expect((await expectCode(runtime.sessions.execute(s.session_id, 'x'), 'KERNEL_DIED')).message).toContain('fork refused');
+  await runtime.sessions.restart(s.session_id);
+  expect((await runtime.sessions.execute(s.session_id, '2 + 2')).result).toBe('4');
+  await runtime.sessions.destroy(s.session_id);
+}
+
 describe('builtin python driver', () => {
   let runtime: Runtime;
   let dataDir: string;
@@ -159,6 +188,10 @@ describe('builtin python driver', () => {
     const info = await runtime.sessions.restart(s.session_id);
     expect(info.status).toBe('idle');
     expect((await runtime.sessions.execute(s.session_id, '6 * 7')).result).toBe('42');
+  });
+
+  it('a cell that forks past the process limit ends the session, and says so in its own result', async () => {
+    await expectForkLimitEndsSession(runtime, {}, 16);
   });
 
   it('destroy_environment ends the sessions of that environment first', async () => {
@@ -272,6 +305,11 @@ describe('ipykernel through a kernelspec', () => {
     const pid = runtime.sessions.list().find((x) => x.session_id === s.session_id)?.pid ?? 0;
     await runtime.sessions.destroy(s.session_id);
     expect(alive(pid)).toBe(false);
+  });
+
+  it('a cell that forks past the process limit ends the kernel, and says so in its own result', async () => {
+    // The kernel's own threads count against the limit too.
+    await expectForkLimitEndsSession(runtime, { kernel: 'python3', envId: SYSTEM_ENV }, 48);
   });
 });
 

@@ -110,6 +110,32 @@ describe('StreamCapture', () => {
   });
 });
 
+  it('a producer that does not wait (a kernel iopub) gets a kept prefix, bounded memory and an honest marker', async () => {
+    const s = await store();
+    const capture = new StreamCapture(1000, s, 'stdout');
+    const chunk = Buffer.alloc(1 << 20, 'k');
+    // 64 MiB pushed in one turn: the disk cannot have taken any of it yet.
+    for (let i = 0; i < 64; i++) void capture.push(chunk);
+    const out = await capture.finish();
+    expect(out.totalBytes).toBe(64 << 20);
+    const meta = await s.meta(out.refId ?? '');
+    expect(meta.total_bytes).toBe(64 << 20);
+    // Held in memory on the way to disk: at most the 16 MiB backlog plus the chunk that crossed it.
+    expect(meta.kept_bytes).toBeGreaterThanOrEqual(16 << 20);
+    expect(meta.kept_bytes).toBeLessThanOrEqual(17 << 20);
+    expect(out.text).toContain(`its first ${meta.kept_bytes} bytes are kept as ${meta.ref_id}`);
+    expect((await s.readBytes(meta.ref_id, 0, 64 << 20)).bytes.length).toBe(meta.kept_bytes);
+  });
+
+  it('a producer that waits for the disk gets everything kept', async () => {
+    const s = await store();
+    const capture = new StreamCapture(1000, s, 'stdout');
+    await feed(capture, Buffer.alloc(40 << 20, 'w'), 1 << 20);
+    const out = await capture.finish();
+    expect((await s.meta(out.refId ?? '')).kept_bytes).toBe(40 << 20);
+    expect(out.text).toContain('the whole stdout is kept as');
+  });
+
 describe('ContentStore', () => {
   it('reads text in chunks that end on character boundaries and join exactly', async () => {
     const s = await store();

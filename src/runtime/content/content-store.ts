@@ -40,12 +40,22 @@ export interface ContentChunk {
   mime_type: string;
 }
 
-/** Streams one item to disk while it is produced; nothing is held in memory. */
+/**
+ * Bytes a spill may hold in memory on their way to disk. A producer that waits for `drain()` never
+ * gets near it; one that cannot wait (a Jupyter kernel's iopub: pausing it would pile the output up
+ * in the kernel instead) keeps what was written so far and only counts the rest.
+ */
+const SPILL_BACKLOG_BYTES = 16 * 1048576;
+
+/** Streams one item to disk while it is produced; at most SPILL_BACKLOG_BYTES are held in memory. */
 export class SpillWriter {
   private readonly stream: WriteStream;
   private written = 0;
   private produced = 0;
   private failed: Error | undefined;
+  /** Set when the disk fell SPILL_BACKLOG_BYTES behind: from then on bytes are counted, not kept. */
+  private behind = false;
+  private drained: Promise<void> | undefined;
 
   constructor(
     private readonly store: ContentStore,
@@ -64,25 +74,32 @@ export class SpillWriter {
   /** Returns false when the caller should wait for `drain()` before writing more. */
   write(chunk: Buffer): boolean {
     this.produced += chunk.length;
-    if (this.failed || this.written >= this.maxBytes) return true;
+    if (this.failed || this.written >= this.maxBytes || this.behind) return true;
+    if (this.stream.writableLength >= SPILL_BACKLOG_BYTES) {
+      this.behind = true;
+      return true;
+    }
     const part = this.written + chunk.length > this.maxBytes ? chunk.subarray(0, this.maxBytes - this.written) : chunk;
     this.written += part.length;
     return this.stream.write(part);
   }
 
+  /** One promise per wait, however many callers ask (a caller that does not wait asks per chunk). */
   drain(): Promise<void> {
     if (!this.stream.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
+    this.drained ??= new Promise((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
         this.stream.off('error', done);
         this.stream.off('close', done);
+        this.drained = undefined;
         resolve();
       };
       this.stream.on('drain', done);
       this.stream.on('error', done);
       this.stream.on('close', done);
     });
+    return this.drained;
   }
 
   async finish(): Promise<ContentMeta> {

@@ -82,11 +82,14 @@ export class StreamCapture {
     const tailPart = trimBrokenStart(tailChars.slice(Math.max(0, tailChars.length - half)).join(''));
     const hidden = Math.max(0, this.total - Buffer.byteLength(headPart) - Buffer.byteLength(tailPart));
     let refId: string | null = null;
+    let where = '';
     if (this.spill) {
       const meta = await this.spill.finish();
       refId = meta.ref_id;
+      // The content cap, or a disk that fell behind a producer that cannot wait, kept a prefix only.
+      const what = meta.kept_bytes < meta.total_bytes ? `its first ${meta.kept_bytes} bytes are` : `the whole ${this.label} is`;
+      where = `; ${what} kept as ${refId} (get_content, or resource hangar://content/${refId})`;
     }
-    const where = refId ? `; the whole ${this.label} is kept as ${refId} (get_content, or resource hangar://content/${refId})` : '';
     const marker = `\n… [${hidden} bytes of ${this.label} hidden${where}] …\n`;
     return { text: `${headPart}${marker}${tailPart}`, totalBytes: this.total, truncated: true, refId };
   }

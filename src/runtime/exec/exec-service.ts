@@ -16,11 +16,10 @@ import { resolveInside } from '../workspaces/safe-path.js';
 import { prepareSource, sourceFileName } from './prepare-source.js';
 import { toExecutionResult, type ExecutionResult } from './result.js';
 import { pathView, viewEnvironment, type PathView, type RunEnvironment } from './run-view.js';
-import { launchProcess, spawnProcess, type ExecOutcome, type LaunchedProcess, type RunningProcess } from './spawn.js';
+import { launchProcess, spawnProcess, type ExecOutcome, type LaunchedProcess, type OutputListener, type RunningProcess } from './spawn.js';
 import { StandbyPool, type Standby } from './standby-pool.js';
 import { rejectedSource, runSteps, type Step } from './steps.js';
 
-type OnOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 
 export type { RunEnvironment } from './run-view.js';
 
@@ -36,7 +35,7 @@ export interface RunCodeRequest {
   /** Omitted: a scratch working directory made for this run and removed after it. */
   environment?: RunEnvironment;
   signal?: AbortSignal;
-  onOutput?: OnOutput;
+  onOutput?: OutputListener;
 }
 
 /** A script file already on disk (a workspace file), run with the workspace as working directory. */
@@ -51,7 +50,7 @@ export interface RunFileRequest {
   environment?: RunEnvironment;
   policy?: PolicyRequest;
   signal?: AbortSignal;
-  onOutput?: OnOutput;
+  onOutput?: OutputListener;
 }
 
 /** A command line (argv) run in a directory: the commands of jobs. */
@@ -97,7 +96,7 @@ interface SourceRun {
   policy: RunPolicy;
   environment?: RunEnvironment;
   signal?: AbortSignal;
-  onOutput?: OnOutput;
+  onOutput?: OutputListener;
 }
 
 /** Where a run's host directories appear to the program (see run-view.ts). */
@@ -441,7 +440,7 @@ export class ExecService {
     limits: Limits,
     env: Record<string, string>,
     signal?: AbortSignal,
-    onOutput?: OnOutput,
+    onOutput?: OutputListener,
   ) {
     const command = view.isolated ? [...(await this.sandboxWrapper(policy, view, readOnly, env)), ...step.command] : step.command;
     const running = await spawnProcess(

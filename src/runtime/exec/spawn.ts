@@ -53,11 +53,17 @@ export interface LaunchRequest {
   signalAsExitCode?: boolean;
 }
 
+/**
+ * Gets a run's output as it arrives. A returned promise is backpressure: the stream is paused until
+ * it settles (a cell's capture spilling to disk slower than the program prints).
+ */
+export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Buffer) => Promise<void> | undefined | void;
+
 /** What belongs to one run: its input, its cancellation, where its output streams to. */
 export interface RunStart {
   stdin?: string | Buffer;
   signal?: AbortSignal;
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onOutput?: OutputListener;
 }
 
 export type SpawnRequest = LaunchRequest & RunStart;
@@ -80,6 +86,12 @@ export interface RunningProcess {
   kill(reason: string): void;
   /** Sends a signal to the run's process group (e.g. SIGINT to interrupt a REPL cell). */
   signalGroup(signal: NodeJS.Signals): void;
+  /**
+   * Applies the process limit's rule now instead of at the next watch tick: when the kernel has
+   * refused a fork, the run is ended and the reason returned (a REPL asks as each cell ends, so the
+   * cell that forked too much is the one that says so, not a later one).
+   */
+  endIfForkRefused(): string | null;
   /** The extra pipes of an interactive process: fds 3, 4, ... in order. */
   readonly pipes: readonly (NodeJS.ReadableStream | NodeJS.WritableStream)[];
 }
@@ -192,12 +204,12 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
   const pump = (stream: NodeJS.ReadableStream & { pause(): void; resume(): void }, capture: StreamCapture, name: 'stdout' | 'stderr') =>
     new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
-        onOutput?.(name, chunk);
-        if (request.interactive) return;
-        const wait = capture.push(chunk);
-        if (wait) {
+        const listened = onOutput?.(name, chunk);
+        const captured = request.interactive ? undefined : capture.push(chunk);
+        if (listened || captured) {
           stream.pause();
-          void wait.then(() => stream.resume());
+          const resume = (): void => void stream.resume();
+          void Promise.all([listened, captured]).then(resume, resume);
         }
       });
       stream.on('end', resolve);
@@ -231,6 +243,7 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
 
     let killReason: string | null = null;
     let killedAs: ExecStatus | null = null;
+    const processLimitReason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
     let resolveKill: () => void = () => undefined;
     const killRequested = new Promise<void>((resolve) => {
       resolveKill = resolve;
@@ -254,7 +267,7 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
               if (limits.cpuSeconds !== undefined && (m.cpuMs ?? 0) >= limits.cpuSeconds * 1000) {
                 requestKill(`CPU time limit ${limits.cpuSeconds} s exceeded`, 'killed');
               } else if (m.processLimitHit) {
-                requestKill(`process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`, 'killed');
+                requestKill(processLimitReason, 'killed');
               }
             });
           }, request.interactive ? INTERACTIVE_WATCH_MS : WATCH_MS)
@@ -306,7 +319,7 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
       } else if (metrics?.processLimitHit) {
         // Even when the main process exits 0, forks were refused and the rest was killed with the run.
         status = 'killed';
-        reason = `process limit ${limits.maxProcesses ?? '?'} reached (fork refused)`;
+        reason = processLimitReason;
       }
       return {
         status,
@@ -326,6 +339,11 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
       pid: childPid,
       done,
       kill: (reason) => requestKill(reason, 'killed'),
+      endIfForkRefused: () => {
+        if (limits.maxProcesses === undefined || !group?.forkRefused()) return null;
+        requestKill(processLimitReason, 'killed');
+        return killReason;
+      },
       signalGroup: (sig) => {
         try {
           process.kill(-childPid, sig);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, rmdir, writeFile, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -120,10 +120,36 @@ export async function detectCgroups(tag: string, disabled = false): Promise<Cgro
 
 /** One run's groups. Create with `RunCgroup.create`, always `remove()` when done. */
 export class RunCgroup {
+  /** pids.events, kept open: a session asks after every cell (see forkRefused). */
+  private pidEvents: { fd: number; buffer: Buffer } | null | undefined;
+
   private constructor(
     private readonly support: CgroupSupport,
     private readonly dirs: Record<string, string>,
   ) {}
+
+  /**
+   * Whether the kernel has refused a fork for the process limit: the same fact as `metrics()`'s
+   * processLimitHit, read synchronously from a descriptor opened once (microseconds, where
+   * `metrics()` reads five files through the thread pool), so a REPL cell can be checked as it ends.
+   */
+  forkRefused(): boolean {
+    if (this.pidEvents === undefined) {
+      const dir = this.support.mode === 'v2' ? this.dirs[''] : this.dirs.pids;
+      try {
+        this.pidEvents = dir ? { fd: openSync(path.join(dir, 'pids.events'), 'r'), buffer: Buffer.alloc(64) } : null;
+      } catch {
+        this.pidEvents = null;
+      }
+    }
+    if (!this.pidEvents) return false;
+    try {
+      const length = readSync(this.pidEvents.fd, this.pidEvents.buffer, 0, this.pidEvents.buffer.length, 0);
+      return /max [1-9]/.test(this.pidEvents.buffer.toString('latin1', 0, length));
+    } catch {
+      return false;
+    }
+  }
 
   static async create(support: CgroupSupport, name: string, limits: CgroupLimits): Promise<RunCgroup | undefined> {
     if (support.mode === 'none') return undefined;
@@ -262,6 +288,8 @@ export class RunCgroup {
   }
 
   async remove(): Promise<void> {
+    if (this.pidEvents) closeSync(this.pidEvents.fd);
+    this.pidEvents = null;
     for (const dir of Object.values(this.dirs)) {
       for (let i = 0; i < 20; i++) {
         const ok = await rmdir(dir).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');

@@ -52,8 +52,8 @@ export class CellCollector implements CellEvents {
     this.stderr = new StreamCapture(maxChars, content, 'stderr');
   }
 
-  stream(name: 'stdout' | 'stderr', chunk: Buffer): void {
-    void this[name].push(chunk);
+  stream(name: 'stdout' | 'stderr', chunk: Buffer): Promise<void> | undefined {
+    return this[name].push(chunk);
   }
 
   display(bundle: MimeBundle, skipPlain = false): void {

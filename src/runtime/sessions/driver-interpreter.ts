@@ -41,7 +41,7 @@ export class DriverInterpreter implements Interpreter {
     private readonly wire: {
       onFrame(handler: (frame: DriverFrame) => void): void;
       onMarker(handler: () => void): void;
-      onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => void): void;
+      onData(handler: (name: 'stdout' | 'stderr', chunk: Buffer) => Promise<void> | undefined): void;
       /** Hands over bytes held back as a possible marker start (a cell that ended without a marker). */
       flushStreams(): void;
     },
@@ -77,7 +77,7 @@ export class DriverInterpreter implements Interpreter {
     const handlers = {
       frame: (_frame: DriverFrame): void => undefined,
       marker: (): void => undefined,
-      data: (_name: 'stdout' | 'stderr', _chunk: Buffer): void => undefined,
+      data: (_name: 'stdout' | 'stderr', _chunk: Buffer): Promise<void> | undefined => undefined,
     };
     const scanners = {
       stdout: new MarkerScanner(Buffer.from(marker), (c) => handlers.data('stdout', c), () => handlers.marker()),
@@ -158,6 +158,10 @@ export class DriverInterpreter implements Interpreter {
     if (cell.expectedMarks < 2) this.wire.flushStreams();
     this.cell = null;
     cell.resolve(cell.reply);
+  }
+
+  endIfForkRefused(): string | null {
+    return this.running.endIfForkRefused();
   }
 
   interrupt(): Promise<void> {

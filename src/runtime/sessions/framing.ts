@@ -38,16 +38,22 @@ export class MarkerScanner {
 
   constructor(
     private readonly marker: Buffer,
-    private readonly onData: (chunk: Buffer) => void,
+    private readonly onData: (chunk: Buffer) => Promise<void> | undefined,
     private readonly onMarker: () => void,
   ) {}
 
-  push(chunk: Buffer): void {
+  /** Returns the consumer's backpressure for the bytes it was handed (see CellEvents.stream). */
+  push(chunk: Buffer): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    const hand = (bytes: Buffer): void => {
+      const wait = this.onData(bytes);
+      if (wait) waits.push(wait);
+    };
     let data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     for (;;) {
       const at = data.indexOf(this.marker);
       if (at < 0) break;
-      if (at > 0) this.onData(data.subarray(0, at));
+      if (at > 0) hand(data.subarray(0, at));
       data = data.subarray(at + this.marker.length);
       this.onMarker();
     }
@@ -55,13 +61,14 @@ export class MarkerScanner {
     const keep = Math.min(data.length, this.marker.length - 1);
     let split = data.length - keep;
     while (split < data.length && !this.marker.subarray(0, data.length - split).equals(data.subarray(split))) split++;
-    if (split > 0) this.onData(data.subarray(0, split));
+    if (split > 0) hand(data.subarray(0, split));
     this.pending = Buffer.from(data.subarray(split));
+    return waits.length === 0 ? undefined : waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
   /** Whatever is held back (the process died mid-marker): hand it over. */
   flush(): void {
-    if (this.pending.length > 0) this.onData(this.pending);
+    if (this.pending.length > 0) void this.onData(this.pending);
     this.pending = Buffer.alloc(0);
   }
 }

@@ -180,7 +180,10 @@ export class KernelInterpreter implements Interpreter {
     const c = message.content;
     switch (message.header.msg_type) {
       case 'stream':
-        cell.events.stream(c.name === 'stderr' ? 'stderr' : 'stdout', Buffer.from(typeof c.text === 'string' ? c.text : ''));
+        // iopub is read at full speed even while the capture's disk spill is behind: pausing it
+        // would pile the output up in the kernel's PUB queue, inside the kernel's memory limit,
+        // until the kernel died of it. The spill keeps what it can and counts the rest instead.
+        void cell.events.stream(c.name === 'stderr' ? 'stderr' : 'stdout', Buffer.from(typeof c.text === 'string' ? c.text : ''));
         break;
       case 'execute_result':
         cell.result = (c.data as MimeBundle | undefined) ?? null;
@@ -239,6 +242,10 @@ export class KernelInterpreter implements Interpreter {
         reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
+  }
+
+  endIfForkRefused(): string | null {
+    return this.running.endIfForkRefused();
   }
 
   async interrupt(): Promise<void> {

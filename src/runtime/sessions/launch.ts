@@ -1,5 +1,5 @@
 import { findSandboxedProgram } from '../exec/procfs.js';
-import { spawnProcess, type RunningProcess, type SpawnDeps } from '../exec/spawn.js';
+import { spawnProcess, type OutputListener, type RunningProcess, type SpawnDeps } from '../exec/spawn.js';
 import type { Limits } from '../sandbox/limits.js';
 
 /** Where and how a session's interpreter starts: the same launch path as one-shot runs. */
@@ -37,7 +37,7 @@ export async function startInterpreterProcess(
   launch: LaunchContext,
   command: string[],
   env: Record<string, string>,
-  options: { extraPipes: number; onOutput?: (name: 'stdout' | 'stderr', chunk: Buffer) => void },
+  options: { extraPipes: number; onOutput?: OutputListener },
 ): Promise<{ running: RunningProcess; locate(): Promise<InterpreterProcess> }> {
   const running = await spawnProcess(launch.spawn, {
     command: launch.wrap(command, env),

@@ -450,6 +450,14 @@ export class SessionManager {
       }
     }
     const reply = outcome.kind === 'reply' ? outcome.reply : null;
+    // A cell that made the kernel refuse a fork ends the interpreter (what it forked would outlive
+    // the cell): this cell's result says so, not whichever cell the next watch tick lands in.
+    const forkRefused = reply && !stop ? interpreter.endIfForkRefused() : null;
+    if (forkRefused) {
+      await interpreter.died;
+      stateLost = true;
+      stop = { status: 'killed', why: `${forkRefused}: the interpreter and every process it started were ended, so its state is lost; call repl_restart to start a fresh one` };
+    }
     const halted = stop as { status: ExecStatus; why: string } | null;
     if (reply?.status === 'ok' && !halted) {
       void this.store.appendHistory(session.record.session_id, code).catch((error: unknown) => {

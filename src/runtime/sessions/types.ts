@@ -11,7 +11,8 @@ export interface CellError {
 }
 
 export interface CellEvents {
-  stream(name: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** A returned promise is backpressure: read no more of that stream until it settles. */
+  stream(name: 'stdout' | 'stderr', chunk: Buffer): Promise<void> | undefined;
   display(bundle: MimeBundle): void;
   /** Jupyter clear_output: drop the outputs shown so far. */
   clear(): void;
@@ -39,6 +40,8 @@ export interface Interpreter {
   /** Runs one cell; rejects with InterpreterDied when the interpreter dies before answering. */
   execute(code: string, events: CellEvents): Promise<CellReply>;
   interrupt(): Promise<void>;
+  /** See RunningProcess.endIfForkRefused: asked as each cell ends. */
+  endIfForkRefused(): string | null;
   /** Ends the interpreter and everything it started; resolves when it is gone. */
   stop(reason: string): Promise<void>;
 }
