@@ -239,6 +239,17 @@ gcc -O0 -o bomb bomb.c
     },
   },
   {
+    name: "no command line in the sandbox shows bubblewrap's options (host directories it binds, the environment it sets)",
+    levels: ISOLATED,
+    code: () => `import os\nlines = []\nfor p in os.listdir('/proc'):\n    if p.isdigit():\n        try:\n            lines.append(open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\\0', b' ').decode())\n        except OSError:\n            pass\nprint('\\n'.join(sorted(lines)))\n`,
+    check: (r, c) => {
+      expect(r.status, r.stderr).toBe('ok');
+      // pid 1 is bubblewrap's own init: it shows only where its options came from.
+      expect(r.stdout).toMatch(/^\S*bwrap --args 9 -- /m);
+      for (const leak of ['--bind', '--ro-bind', '--setenv', path.join(c.dataDir, 'scratch')]) expect(r.stdout).not.toContain(leak);
+    },
+  },
+  {
     name: 'TCP to a server on 127.0.0.1 is refused with network off',
     levels: ISOLATED,
     code: (c) => `import socket\nsocket.create_connection(("127.0.0.1", ${c.tcpPort}), timeout=3)\n`,

@@ -306,6 +306,17 @@ describe.skipIf(!isolation.available)('background processes in the isolated sand
     expect(file.content).toContain('made');
   });
 
+  it('an env value passed to the process is in its environment, never on a command line any host user can read', async () => {
+    const secret = `s3cret-${MARK}`;
+    const proc = await call<View>(s, 'spawn_process', { command: 'echo "$API_TOKEN"; exec sleep 30', env: { API_TOKEN: secret } });
+    await until(async () => (await call<Out>(s, 'process_output', { process_id: proc.process_id })).output.includes(secret));
+    // bubblewrap reads its --setenv options from a pipe (--args): before, `ps` showed them.
+    expect(await procsWith(secret)).toEqual([]);
+    expect((await procsWith(MARK)).some((p) => p.cmdline.includes('--args 9'))).toBe(true);
+    await call(s, 'kill_process', { process_id: proc.process_id });
+    await ended(s, proc.process_id);
+  });
+
   it("has the environment's python first on PATH, and the environment read-only", async () => {
     const proc = await call<View>(s, 'spawn_process', {
       command: 'command -v python; echo "$VIRTUAL_ENV"; touch "$VIRTUAL_ENV/written" 2>&1 || echo refused',

@@ -6,7 +6,7 @@ import type { RunCodeRequest } from '../src/runtime/exec/exec-service.js';
 import type { ExecutionResult } from '../src/runtime/exec/result.js';
 import { probeIsolation } from '../src/runtime/sandbox/bwrap.js';
 import { leftoverCgroups } from './helpers/hostile.js';
-import { procsWith } from './helpers/procs.js';
+import { procsUsing } from './helpers/procs.js';
 import { testRuntime } from './helpers/runtime.js';
 
 /**
@@ -149,19 +149,19 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
     await rt.exec.runCode({ language: 'bash', code: 'true', policy: { sandbox: 'isolated' } });
     await standbyReady(rt, 2);
     const dataDir = rt.config.dataDir;
-    expect((await procsWith(dataDir)).length).toBeGreaterThan(0);
+    expect((await procsUsing(dataDir)).length).toBeGreaterThan(0);
     const roots = rt.cgroups.roots;
     await rt.dispose();
-    expect(await procsWith(dataDir)).toEqual([]);
+    expect(await procsUsing(dataDir)).toEqual([]);
     expect(await leftoverCgroups(roots)).toEqual([]);
   });
 
   it('destroying an environment ends the standbys that bind it', async () => {
     const { rt, env } = await environmentWithStandby('warm');
-    expect((await procsWith(env.workspace_path)).length).toBeGreaterThan(0);
+    expect((await procsUsing(env.workspace_path)).length).toBeGreaterThan(0);
     await rt.envs.destroy(env.env_id);
     expect(rt.exec.standbyCount).toBe(0);
-    expect(await procsWith(env.workspace_path)).toEqual([]);
+    expect(await procsUsing(env.workspace_path)).toEqual([]);
   });
 
   it('a workspace removed and made again is not hidden by a standby that binds the old one', async () => {
@@ -179,7 +179,7 @@ describe.skipIf(skip)('warm sandboxes (level isolated)', () => {
     for (let i = 0; i < 3; i++) await rt.exec.runCode({ language: 'python', code: 'pass', policy: { sandbox: 'isolated' } });
     await sleep(200);
     expect(rt.exec.standbyCount).toBe(0);
-    expect(await procsWith(rt.config.dataDir)).toEqual([]);
+    expect(await procsUsing(rt.config.dataDir)).toEqual([]);
   });
 });
 
@@ -210,7 +210,7 @@ describe('warm runs at level process', () => {
     await standbyReady(rt);
     runtime = undefined;
     await rt.dispose();
-    expect(await procsWith(dataDir)).toEqual([]);
+    expect(await procsUsing(dataDir)).toEqual([]);
     expect(await leftoverCgroups(roots)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@
 # COMMAND is launcher → [bubblewrap →] reaper → program; the reaper (drivers/reaper.py) writes how
 # the program ended ("exit N" / "signal N") to fd 3, which goes to DIR/program_status: this shell's
 # `wait` (and bubblewrap) report a death by signal N as 128 + N, the same as an exit code.
+# At level isolated, fd 9 carries bubblewrap's options (`--args 9`): only the command gets it.
 dir=$1 seg=$2 keep=$3 capture=$4 timeout=$5
 shift 6
 fifo="$dir/output.fifo"
@@ -33,7 +34,7 @@ if [ "$capture" = 1 ]; then
       [ "$(/usr/bin/stat -c %s "$dir/$name")" -lt "$seg" ] && break
       n=$((n + 1))
     done
-  ) < "$fifo" &
+  ) < "$fifo" 9<&- &
   writer=$!
   out="$fifo"
 else
@@ -49,6 +50,7 @@ else
   /usr/bin/setsid "$@" > "$out" 2>&1 < /dev/null 3> "$dir/program_status" &
 fi
 child=$!
+exec 9<&-
 echo "$child" > "$dir/pid.tmp" && mv -f "$dir/pid.tmp" "$dir/pid"
 
 wait "$child"

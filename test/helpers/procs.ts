@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,6 +21,39 @@ export async function procsWith(needle: string): Promise<{ pid: number; cmdline:
     found.push({ pid: Number(name), cmdline: cmdline.replace(/\0/g, ' ').trim() });
   }
   return found;
+}
+
+/**
+ * Live processes that use `dir`: its path in their command line, or their working directory in it.
+ * A sandbox's bubblewrap takes its binds from a pipe (`--args`), so its command line names no host
+ * directory; it runs in the run's working directory (a workspace, a scratch directory) instead.
+ */
+export async function procsUsing(dir: string): Promise<{ pid: number; cmdline: string }[]> {
+  const named = await procsWith(dir);
+  const names = await readdir('/proc').catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(name);
+    if (!/^\d+$/.test(name) || pid === process.pid || named.some((p) => p.pid === pid)) continue;
+    const cwd = await readlink(`/proc/${name}/cwd`).catch(() => '');
+    if (cwd !== dir && !cwd.startsWith(`${dir}/`)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (stat === '' || state === 'Z' || state === 'X') continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    named.push({ pid, cmdline: cmdline.replace(/\0/g, ' ').trim() });
+  }
+  return named;
+}
+
+/** A process and its ancestors up to (not including) `stop` or pid 1: what a sandboxed program runs under. */
+export async function ancestry(pid: number, stop = process.pid): Promise<number[]> {
+  const chain: number[] = [];
+  for (let at = pid; at > 1 && at !== stop && chain.length < 16; ) {
+    chain.push(at);
+    const stat = await readFile(`/proc/${at}/stat`, 'utf8').catch(() => '');
+    at = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+  }
+  return chain;
 }
 
 /** Waits until no process carries `needle` (or the deadline passes) and returns what is left. */

@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { LanguageEntry, RunFiles } from '../languages/table.js';
 import type { CgroupSupport } from '../sandbox/cgroups.js';
-import { bwrapArgs, probeIsolation, SANDBOX_PATHS, toolchainMounts, type IsolationSupport } from '../sandbox/bwrap.js';
+import { probeIsolation, SANDBOX_PATHS, sandboxedCommand, toolchainMounts, type IsolationSupport } from '../sandbox/bwrap.js';
 import { GATE_ARGV } from '../sandbox/launcher.js';
 import { describeLimits, type AppliedSandbox, type Limits } from '../sandbox/limits.js';
 import { resolvePolicy, type PolicyRequest, type RunPolicy } from '../sandbox/policy.js';
@@ -389,12 +389,12 @@ export class ExecService {
       if (!step) throw new Error('nothing to run');
       // Identified before bubblewrap binds them: a directory replaced in between fails the check.
       const binds = await bindIdentities([...(run.cwd === undefined ? [] : [run.cwd]), ...(run.environment ? [run.environment.envPath] : [])]);
-      const sandbox = plan.view.isolated ? await this.sandboxWrapper(run.policy, plan.view, plan.readOnly, plan.env) : [];
       // An interpreter that can start ahead and wait at the gate itself (python) does; else a gate shell.
       const gated = plan.prestart ?? [...GATE_ARGV, ...step.command];
+      const { command, argsPipe } = await this.sandboxed(run.policy, plan.view, plan.readOnly, plan.env, gated);
       const launched = await launchProcess(
         { cgroups: this.deps.cgroups, content: this.deps.content },
-        { command: [...sandbox, ...gated], cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: plan.view.isolated },
+        { command, argsPipe, cwd, env: plan.env, limits: run.policy.limits, gated: true, signalAsExitCode: plan.view.isolated },
       );
       return {
         key,
@@ -442,11 +442,11 @@ export class ExecService {
     signal?: AbortSignal,
     onOutput?: OutputListener,
   ) {
-    const command = view.isolated ? [...(await this.sandboxWrapper(policy, view, readOnly, env)), ...step.command] : step.command;
+    const { command, argsPipe } = await this.sandboxed(policy, view, readOnly, env, step.command);
     const running = await spawnProcess(
       { cgroups: this.deps.cgroups, content: this.deps.content },
       // bubblewrap reports a program killed by a signal as exit code 128 + signal.
-      { command, cwd: view.cwd, env, stdin: step.stdin, limits, signal, onOutput, signalAsExitCode: view.isolated },
+      { command, argsPipe, cwd: view.cwd, env, stdin: step.stdin, limits, signal, onOutput, signalAsExitCode: view.isolated },
     );
     return this.track(running);
   }
@@ -457,19 +457,23 @@ export class ExecService {
     return running.done.finally(() => this.active.delete(running));
   }
 
-  /** The bubblewrap command line (ending in `--`) of a run at level isolated. */
-  private async sandboxWrapper(policy: RunPolicy, view: RunView, readOnly: string[], env: Record<string, string>): Promise<string[]> {
+  /** `program` as it runs at the view's level: at level isolated inside bubblewrap (options through its args pipe). */
+  private async sandboxed(policy: RunPolicy, view: RunView, readOnly: string[], env: Record<string, string>, program: string[]): Promise<{ command: string[]; argsPipe?: Buffer }> {
+    if (!view.isolated) return { command: program };
     const { bwrap } = await this.isolation();
-    return bwrapArgs({
-      bwrap: bwrap ?? '/usr/bin/bwrap',
-      workDir: view.cwd,
-      srcDir: view.dirs.src,
-      network: policy.network,
-      tmpBytes: policy.tmpBytes,
-      readOnly,
-      writable: [{ host: view.dirs.build, inside: BUILD_INSIDE }],
-      env,
-    });
+    return sandboxedCommand(
+      {
+        bwrap: bwrap ?? '/usr/bin/bwrap',
+        workDir: view.cwd,
+        srcDir: view.dirs.src,
+        network: policy.network,
+        tmpBytes: policy.tmpBytes,
+        readOnly,
+        writable: [{ host: view.dirs.build, inside: BUILD_INSIDE }],
+        env,
+      },
+      program,
+    );
   }
 
   appliedSandbox(policy: RunPolicy): AppliedSandbox {

@@ -1,9 +1,11 @@
-import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { spawn as spawnChild, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStore } from '../content/content-store.js';
 import { newId } from '../ids.js';
+import { BWRAP_ARGS_FD } from '../sandbox/bwrap.js';
 import { RunCgroup, type CgroupSupport } from '../sandbox/cgroups.js';
 import { launcherArgv } from '../sandbox/launcher.js';
 import type { Limits } from '../sandbox/limits.js';
@@ -51,6 +53,8 @@ export interface LaunchRequest {
    * 128 + N: report it as that signal. (A program that itself exits with such a code reads the same.)
    */
   signalAsExitCode?: boolean;
+  /** Written to a pipe on fd BWRAP_ARGS_FD and closed: bubblewrap's options (sandboxedCommand). */
+  argsPipe?: Buffer;
 }
 
 /**
@@ -152,6 +156,21 @@ export async function spawnedPid(child: ChildProcess, group: RunCgroup | undefin
   });
 }
 
+/** A spawn's stdio with a pipe on BWRAP_ARGS_FD when there are options to hand bubblewrap. */
+export function withArgsPipe(stdio: ('pipe' | 'ignore')[], argsPipe: Buffer | undefined): ('pipe' | 'ignore')[] {
+  if (!argsPipe) return stdio;
+  if (stdio.length > BWRAP_ARGS_FD) throw new Error(`fd ${BWRAP_ARGS_FD} is taken`);
+  return [...stdio, ...Array<'ignore'>(BWRAP_ARGS_FD - stdio.length).fill('ignore'), 'pipe'];
+}
+
+/** Hands bubblewrap its options and closes the pipe; a process that died first gets nothing. */
+export function writeArgsPipe(child: ChildProcess, argsPipe: Buffer | undefined): void {
+  const pipe = (child.stdio as readonly unknown[])[BWRAP_ARGS_FD] as Writable | null | undefined;
+  if (!argsPipe || !pipe) return;
+  pipe.on('error', () => undefined); // bubblewrap died before reading: its exit reports why
+  pipe.end(argsPipe);
+}
+
 /** How often the cgroup is checked for the limits the kernel does not end a run for by itself. */
 const WATCH_MS = 100;
 /**
@@ -184,17 +203,19 @@ export async function launchProcess(deps: SpawnDeps, request: LaunchRequest): Pr
   // Without cgroups, a tag in the environment finds double-forked daemons whose parent is gone.
   const tag = group ? undefined : newId('run');
   const extraPipes = request.gated ? 1 : (request.interactive?.extraPipes ?? 0);
+  // stdin, stdout and stderr are always pipes (the stdio list only grows past fd 2).
   const child = spawnChild(argv[0] ?? '/bin/sh', argv.slice(1), {
     cwd: request.cwd,
     env: tag ? { ...request.env, [RUN_TAG_VARIABLE]: tag } : request.env,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraPipes).fill('pipe')],
-  });
+    stdio: withArgsPipe(['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraPipes).fill('pipe')], request.argsPipe),
+  }) as ChildProcessByStdio<Writable, Readable, Readable>;
   const childPid = await spawnedPid(child, group);
+  writeArgsPipe(child, request.argsPipe);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  const pipes = child.stdio.slice(3).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
+  const pipes = child.stdio.slice(3, 3 + extraPipes).filter((p): p is NonNullable<typeof p> => p !== null && p !== undefined) as (NodeJS.ReadableStream | NodeJS.WritableStream)[];
   const gate = request.gated ? (pipes.shift() as NodeJS.WritableStream & { on(event: 'error', listener: () => void): void }) : undefined;
   gate?.on('error', () => undefined);
 

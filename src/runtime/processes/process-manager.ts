@@ -10,11 +10,11 @@ import { HangarError } from '../errors.js';
 import type { ExecService } from '../exec/exec-service.js';
 import { isSameProcessAlive, readProc } from '../exec/procfs.js';
 import { pathView, viewEnvironment, type PathView, type RunEnvironment } from '../exec/run-view.js';
-import { prepareLaunch, spawnedPid } from '../exec/spawn.js';
+import { prepareLaunch, spawnedPid, withArgsPipe, writeArgsPipe } from '../exec/spawn.js';
 import { isWellFormedId, newId } from '../ids.js';
 import type { LanguageRegistry } from '../languages/registry.js';
 import type { Logger } from '../logger.js';
-import { bwrapArgs, SANDBOX_PATHS, toolchainMounts } from '../sandbox/bwrap.js';
+import { SANDBOX_PATHS, sandboxedCommand, toolchainMounts } from '../sandbox/bwrap.js';
 import { RunCgroup, type CgroupMetrics, type CgroupSupport } from '../sandbox/cgroups.js';
 import type { PolicyRequest, RunPolicy } from '../sandbox/policy.js';
 import type { DataLayout } from '../store/layout.js';
@@ -180,13 +180,14 @@ export class ProcessManager {
     const warnings = [...policy.warnings];
     if (!this.reaper) warnings.push('no system python3 for the reaper: an exit code above 128 will read as a signal');
     let inner = [...(this.reaper ?? []), ...command];
+    let argsPipe: Buffer | undefined;
     if (isolated) {
       const { bwrap } = await this.deps.exec.isolation();
       const readOnly = [...(await toolchainMounts(program)), ...(environment ? [environment.envPath, ...(await toolchainMounts(environment.pythonPath))] : [])];
-      inner = [
-        ...bwrapArgs({ bwrap: bwrap ?? '/usr/bin/bwrap', workDir: workspace, chdir: view.inside(cwd), network: policy.network, tmpBytes: policy.tmpBytes, readOnly: [...new Set(readOnly)], env }),
-        ...inner,
-      ];
+      ({ command: inner, argsPipe } = sandboxedCommand(
+        { bwrap: bwrap ?? '/usr/bin/bwrap', workDir: workspace, chdir: view.inside(cwd), network: policy.network, tmpBytes: policy.tmpBytes, readOnly: [...new Set(readOnly)], env },
+        inner,
+      ));
     }
     // No timer here: the lifetime limit is the supervisor's (it must hold while no server runs).
     const { group, argv } = await prepareLaunch(this.deps.cgroups, inner, { ...policy.limits, timeoutMs: 0 });
@@ -194,10 +195,11 @@ export class ProcessManager {
     const supervisor = spawn(
       '/bin/sh',
       [SUPERVISOR, dir, String(this.segmentBytes), String(KEEP_SEGMENTS), capture ? '1' : '0', String(lifetimeS ?? 0), '--', ...argv],
-      { cwd, env, detached: true, stdio: 'ignore' },
+      { cwd, env, detached: true, stdio: withArgsPipe(['ignore', 'ignore', 'ignore'], argsPipe) },
     );
     supervisor.unref();
     const supervisorPid = await spawnedPid(supervisor, group);
+    writeArgsPipe(supervisor, argsPipe);
     const pid = await this.waitForPid(dir, supervisorPid);
     const [info, supInfo] = await Promise.all([readProc(pid), readProc(supervisorPid)]);
     const record: ProcessRecord = {

@@ -156,6 +156,30 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   return args;
 }
 
+/** The descriptor bubblewrap reads its options from (`--args`): above the gate (3) and a session's pipes (3, 4). */
+export const BWRAP_ARGS_FD = 9;
+
+/**
+ * A command that runs a program in the sandbox. bubblewrap's options (host paths of the data
+ * directory, the program's environment, values a caller passed as secrets) are read from a pipe on
+ * BWRAP_ARGS_FD (`argsPipe`, which the spawner writes and closes) instead of its command line: a
+ * command line is readable by every user of the host (`ps`) and, as /proc/1/cmdline, by the program
+ * in the sandbox. What both see is `bwrap --args 9 -- program …`.
+ */
+export interface SandboxedCommand {
+  command: string[];
+  argsPipe: Buffer;
+}
+
+export function sandboxedCommand(plan: BwrapPlan, program: string[]): SandboxedCommand {
+  const [bwrap = '/usr/bin/bwrap', ...options] = bwrapArgs(plan);
+  options.pop(); // the closing '--': it goes on the command line, before the program
+  // `--args` splits on NUL: a NUL inside a value would smuggle in an option of its own (a bind).
+  const bad = options.find((option) => option.includes('\0'));
+  if (bad !== undefined) throw new Error(`a sandbox option contains a NUL byte: ${JSON.stringify(bad.slice(0, 80))}`);
+  return { command: [bwrap, '--args', String(BWRAP_ARGS_FD), '--', ...program], argsPipe: Buffer.from(options.map((option) => `${option}\0`).join(''), 'utf8') };
+}
+
 const SYSTEM_PREFIXES = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/'];
 
 /**

@@ -16,8 +16,8 @@ export interface LaunchContext {
   isolated: boolean;
   /** The path the interpreter sees for a host path (workspace, run directory, drivers). */
   inside(hostPath: string): string;
-  /** The command line that runs `command` with exactly `env` at the session's level. */
-  wrap(command: string[], env: Record<string, string>): string[];
+  /** How `command` runs with exactly `env` at the session's level (at level isolated, bubblewrap's options go through its args pipe). */
+  wrap(command: string[], env: Record<string, string>): { command: string[]; argsPipe?: Buffer };
 }
 
 /**
@@ -39,8 +39,10 @@ export async function startInterpreterProcess(
   env: Record<string, string>,
   options: { extraPipes: number; onOutput?: OutputListener },
 ): Promise<{ running: RunningProcess; locate(): Promise<InterpreterProcess> }> {
+  const wrapped = launch.wrap(command, env);
   const running = await spawnProcess(launch.spawn, {
-    command: launch.wrap(command, env),
+    command: wrapped.command,
+    argsPipe: wrapped.argsPipe,
     cwd: launch.cwd,
     env,
     limits: launch.limits,

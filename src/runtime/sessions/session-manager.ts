@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/schema.js';
 import type { ContentStore } from '../content/content-store.js';
 import { HangarError } from '../errors.js';
-import { bwrapArgs, SANDBOX_PATHS, toolchainMounts } from '../sandbox/bwrap.js';
+import { SANDBOX_PATHS, sandboxedCommand, toolchainMounts } from '../sandbox/bwrap.js';
 import type { PolicyRequest, RunPolicy } from '../sandbox/policy.js';
 import type { ExecService } from '../exec/exec-service.js';
 import type { ExecStatus, SpawnDeps } from '../exec/spawn.js';
@@ -262,24 +262,25 @@ export class SessionManager {
       environment: envPath ? { envPath } : undefined,
       extra: { MPLCONFIGDIR: path.posix.join(view.inside(tmpHost), 'mpl') },
     });
-    let wrap: LaunchContext['wrap'] = (command) => command;
+    let wrap: LaunchContext['wrap'] = (command) => ({ command });
     if (isolated) {
       const bwrap = (await this.deps.exec.isolation()).bwrap ?? '/usr/bin/bwrap';
       const toolchains = await Promise.all(programs.filter((p) => path.isAbsolute(p)).map((p) => toolchainMounts(p)));
       const readOnly = [...new Set([...toolchains.flat(), ...(envPath ? [envPath] : []), ...extraReadOnly])];
-      wrap = (command, runEnv) => [
-        ...bwrapArgs({
-          bwrap,
-          workDir: cwd,
-          srcDir: this.driversDir,
-          network: policy.network,
-          tmpBytes: policy.tmpBytes,
-          readOnly,
-          writable: [{ host: runDir, inside: RUN_DIR_INSIDE }],
-          env: runEnv,
-        }),
-        ...command,
-      ];
+      wrap = (command, runEnv) =>
+        sandboxedCommand(
+          {
+            bwrap,
+            workDir: cwd,
+            srcDir: this.driversDir,
+            network: policy.network,
+            tmpBytes: policy.tmpBytes,
+            readOnly,
+            writable: [{ host: runDir, inside: RUN_DIR_INSIDE }],
+            env: runEnv,
+          },
+          command,
+        );
     }
     return { spawn: this.deps.spawn, cwd, env, limits, runDir, isolated, inside: (hostPath) => view.inside(hostPath), wrap };
   }
