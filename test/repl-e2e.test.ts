@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { startStdio, tempDir } from './helpers/cli.js';
-import { rssBytes } from './helpers/procs.js';
+import { peakRssDuring } from './helpers/procs.js';
 
 type Block = { type: string; text?: string; data?: string; mimeType?: string };
 
@@ -81,15 +81,9 @@ describe('repl tools over MCP', () => {
       const created = await server.client.callTool({ name: 'repl_create', arguments: {} });
       const sessionId = (created.structuredContent as { session_id: string }).session_id;
       await server.client.callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: 'x = 41' } });
-      const pid = server.pid ?? -1;
-      const before = await rssBytes(pid);
-      let peak = before;
-      const sampler = setInterval(() => {
-        void rssBytes(pid).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
-      }, 50);
-      const flood = await server.client
-        .callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: "while True: print('y' * 10000)", timeout_s: 3 } })
-        .finally(() => clearInterval(sampler));
+      const { result: flood, before, peak } = await peakRssDuring(server.pid ?? -1, () =>
+        server.client.callTool({ name: 'repl_execute', arguments: { session_id: sessionId, code: "while True: print('y' * 10000)", timeout_s: 3 } }),
+      );
       const out = flood.structuredContent as { status: string; stdout: string; truncated: { stdout_bytes: number; stdout_ref_id: string } | null };
       expect(out.status).toBe('timeout');
       // The driver prints as fast as the capture spills to disk (the pipe is paused while it catches up).

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStdio, tempDir, type StdioSession } from '../helpers/cli.js';
-import { rssBytes } from '../helpers/procs.js';
+import { peakRssDuring } from '../helpers/procs.js';
 import { call, exec } from '../helpers/results.js';
 
 const MIB = 1048576;
@@ -47,13 +47,7 @@ describe('200 MB of output', () => {
   afterAll(async () => s.close());
 
   it('returns head + tail, keeps the whole by reference, and the server memory stays bounded', async () => {
-    const pid = s.pid ?? -1;
-    const before = await rssBytes(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      void rssBytes(pid).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
-    }, 50);
-    const r = await exec(s.client, { code: FLOOD, timeout_s: 120 }).finally(() => clearInterval(sampler));
+    const { result: r, before, peak } = await peakRssDuring(s.pid ?? -1, () => exec(s.client, { code: FLOOD, timeout_s: 120 }));
     expect(r.status).toBe('ok');
     expect(r.truncated?.stdout_bytes).toBe(BLOCKS * MIB);
     expect(r.truncated?.stderr_bytes).toBe(0);

@@ -85,6 +85,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Runs `work` while sampling `pid`'s resident memory every 50 ms: its result, the RSS before and the peak. */
+export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
+  const before = await rssBytes(pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    void rssBytes(pid).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+  }, 50);
+  const result = await work().finally(() => clearInterval(sampler));
+  return { result, before, peak: Math.max(peak, await rssBytes(pid).catch(() => peak)) };
+}
+
 /** Resident memory of a process in bytes, from /proc/<pid>/status. */
 export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
