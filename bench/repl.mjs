@@ -9,7 +9,7 @@
 // Run: npm run build && node bench/repl.mjs
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,8 @@ function stats(samples) {
 
 /**
  * Each subject: { call(), close(), server? }. Warms each up (servers longer), then rounds interleave
- * them; returns stats per subject, a server's with the p50 of its first EARLY calls as `early`.
+ * them; returns stats per subject, a server's with the p50 of its first EARLY calls as `early`. The
+ * caller closes the subjects.
  */
 async function interleave(subjects) {
   const early = {};
@@ -60,7 +61,6 @@ async function interleave(subjects) {
       }
     }
   }
-  for (const subject of Object.values(subjects)) await subject.close();
   return Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, { ...stats(xs), ...(early[name] === undefined ? {} : { early: early[name] }) }]));
 }
 
@@ -161,6 +161,27 @@ const CLI = path.join(ROOT, 'dist/cli.js');
 // run in the same rounds, for an A/B of a change; its rows come last and have no target.
 const BASE_CLI = process.env.BENCH_BASE_CLI;
 
+const kib = (pid, file, key) => {
+  try {
+    return Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const parentOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ')[1]);
+
+/**
+ * What a session costs in memory (DESIGN.md section 9: a builtin Python session ≤ 15 MiB): the
+ * interpreter and every process between it and the server (bubblewrap's two at level isolated),
+ * RSS and PSS (shared pages split among their users), in MiB.
+ */
+function sessionMemory(serverPid, interpreterPid) {
+  const chain = [];
+  for (let pid = interpreterPid; pid > 1 && pid !== serverPid && chain.length < 8; pid = parentOf(pid)) chain.push(pid);
+  const sum = (file, key) => chain.reduce((total, pid) => total + kib(pid, file, key), 0) / 1024;
+  return { processes: chain.length, interpreterRss: kib(interpreterPid, 'status', 'VmRSS') / 1024, rss: sum('status', 'VmRSS'), pss: sum('smaps_rollup', 'Pss') };
+}
+
 async function throughHangar(createArgs, cli = CLI) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-h-'));
   const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--data-dir', dataDir, '--log-level', 'warn'], env: { PATH: '/usr/bin:/bin' }, stderr: 'ignore' });
@@ -171,6 +192,16 @@ async function throughHangar(createArgs, cli = CLI) {
   await client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x = 0' } });
   return {
     server: true,
+    /** The memory of this subject's session (after every call so far), and of a new one after 20 cells. */
+    async memory() {
+      const pidOf = async (sessionId) => (await client.callTool({ name: 'repl_list', arguments: {} })).structuredContent.sessions.find((s) => s.session_id === sessionId)?.pid;
+      const long = sessionMemory(transport.pid, await pidOf(id));
+      const fresh = (await client.callTool({ name: 'repl_create', arguments: createArgs })).structuredContent.session_id;
+      for (let i = 0; i < 20; i++) await client.callTool({ name: 'repl_execute', arguments: { session_id: fresh, code: `v${i} = ${i}` } });
+      const young = sessionMemory(transport.pid, await pidOf(fresh));
+      await client.callTool({ name: 'repl_destroy', arguments: { session_id: fresh } });
+      return { young, long };
+    },
     call: () => client.callTool({ name: 'repl_execute', arguments: { session_id: id, code: 'x += 1' } }),
     close: async () => {
       await client.close();
@@ -179,7 +210,7 @@ async function throughHangar(createArgs, cli = CLI) {
   };
 }
 
-const rows = await interleave({
+const subjects = {
   'builtin python, raw driver over its pipes': await rawDriver(),
   'builtin python, repl_execute through Hangar (MCP stdio)': await throughHangar({}),
   'builtin python, through Hangar, sandbox process': await throughHangar({ sandbox: 'process' }),
@@ -193,7 +224,11 @@ const rows = await interleave({
         'ipykernel, through Hangar, base build': await throughHangar({ kernel: 'python3' }, BASE_CLI),
       }
     : {}),
-});
+};
+const rows = await interleave(subjects);
+const builtinIsolated = await subjects['builtin python, repl_execute through Hangar (MCP stdio)'].memory();
+const builtinProcess = await subjects['builtin python, through Hangar, sandbox process'].memory();
+for (const subject of Object.values(subjects)) await subject.close();
 console.log(`repl_execute "x += 1", n=${N} (ms); Hangar rows at the default level (isolated where bubblewrap works) unless named`);
 const earlyNote = (s) => (s.early === undefined ? '' : `first ${EARLY} calls after start (JIT warm-up): p50 ${s.early.toFixed(3)}`);
 for (const [name, s] of Object.entries(rows)) console.log(`${name.padEnd(58)} p50 ${String(s.p50).padStart(7)}  p99 ${String(s.p99).padStart(7)}  ${earlyNote(s)}`);
@@ -210,4 +245,18 @@ const above = (i, j, limit) => {
 const kernel = named[4]?.[1];
 const kernelRow = kernel ? [{ id: 'r5', title: `${named[4][0]} (p50)`, n: kernel.n, measured: kernel.p50, unit: 'ms', target: '≤ 5 ms', pass: kernel.p50 <= 5 }] : [];
 const base = BASE_CLI ? [...above(1, 7, Infinity), ...above(4, 8, Infinity)].map((r) => ({ ...r, target: '—', pass: undefined })) : [];
-await emitRows([...above(1, 0, 1), ...above(2, 0, 1), ...kernelRow, ...base, ...above(4, 6, Infinity).map((r) => ({ ...r, target: '—', pass: undefined, title: `Hangar's own share of an ipykernel cell: ${r.title}` }))]);
+const mib = (m) => `${m.rss.toFixed(1)} MiB RSS in ${m.processes} processes (interpreter ${m.interpreterRss.toFixed(1)}), PSS ${m.pss.toFixed(1)}`;
+const cells = WARMUP_SERVER + N + WARMUP;
+console.log(`builtin python session memory after 20 cells: isolated ${mib(builtinIsolated.young)}; sandbox process ${mib(builtinProcess.young)}`);
+console.log(`  the bench's own sessions after ${cells} cells: isolated ${mib(builtinIsolated.long)}; sandbox process ${mib(builtinProcess.long)}`);
+const memoryRow = {
+  id: 'r-mem',
+  title: 'a builtin python session after 20 cells: RSS of the interpreter and the sandbox processes above it (level isolated)',
+  n: 1,
+  measured: builtinIsolated.young.rss,
+  unit: 'MiB',
+  target: '≤ 15 MiB',
+  pass: builtinIsolated.young.rss <= 15,
+  note: `${mib(builtinIsolated.young)}; at level process ${mib(builtinProcess.young)}; after ${cells} cells ${mib(builtinIsolated.long)}`,
+};
+await emitRows([...above(1, 0, 1), ...above(2, 0, 1), ...kernelRow, memoryRow, ...base, ...above(4, 6, Infinity).map((r) => ({ ...r, target: '—', pass: undefined, title: `Hangar's own share of an ipykernel cell: ${r.title}` }))]);

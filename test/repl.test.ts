@@ -125,6 +125,22 @@ describe('builtin python driver', () => {
     expect(runtime.sessions.list().find((x) => x.session_id === s.session_id)?.history_cells).toBe(1);
   });
 
+  it('a long session of simple cells stays the same size, and functions keep their source for tracebacks', async () => {
+    const s = await runtime.sessions.create({});
+    await runtime.sessions.execute(s.session_id, 'def f():\n    return 1/0');
+    await runtime.sessions.execute(s.session_id, 'try:\n    f()\nexcept ZeroDivisionError as e:\n    saved = e');
+    for (let i = 0; i < 300; i++) await runtime.sessions.execute(s.session_id, i === 0 ? 'x = 0' : 'x += 1');
+    // One source entry per cell used to stay forever (≈ 0.3 KiB each): only the cells that left code or a handler behind keep theirs.
+    const kept = await runtime.sessions.execute(s.session_id, 'import linecache\nsorted(k for k in linecache.cache if k.startswith("<cell"))');
+    // (The asking cell keeps its own: its generator expression is code that points at it.)
+    expect(kept.result).toBe("['<cell 1>', '<cell 2>', '<cell 303>']");
+    const late = await runtime.sessions.execute(s.session_id, 'f()');
+    expect(late.error?.traceback).toContain('return 1/0');
+    const printed = await runtime.sessions.execute(s.session_id, 'import traceback\nprint("".join(traceback.format_exception(saved)))');
+    expect(printed.stdout).toContain('return 1/0');
+    await runtime.sessions.destroy(s.session_id);
+  });
+
   it('gives rich outputs: display(), _repr_html_, matplotlib figures as PNG', async () => {
     const s = await runtime.sessions.create({ envId: SYSTEM_ENV });
     const r = await runtime.sessions.execute(

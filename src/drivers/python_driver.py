@@ -11,7 +11,6 @@ SIGINT interrupts a running cell and is ignored between cells.
 """
 
 import ast
-import base64
 import builtins
 import io
 import json
@@ -19,7 +18,6 @@ import linecache
 import os
 import signal
 import sys
-import traceback
 import types
 import warnings
 
@@ -64,10 +62,20 @@ RICH = [
 ]
 
 
+# base64 and traceback are imported where they are first needed (an image, an error): a session's
+# interpreter stays ≈ 0.4 MiB smaller (DESIGN.md section 9: a builtin Python session ≤ 15 MiB).
+
+
+def _b64(data):
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
 def _figure_png(fig):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return _b64(buf.getvalue())
 
 
 def mime_bundle(obj):
@@ -89,7 +97,7 @@ def mime_bundle(obj):
             value = value[0]
         if mime in ("image/png", "image/jpeg"):
             if isinstance(value, (bytes, bytearray)):
-                value = base64.b64encode(bytes(value)).decode("ascii")
+                value = _b64(bytes(value))
         elif mime == "application/json":
             value = json.dumps(value, default=str)
         elif isinstance(value, bytes):
@@ -124,9 +132,21 @@ def _flush_figures():
 
 def _user_traceback(exc):
     """The traceback as the user would see it in a notebook: no frames of this driver."""
+    try:
+        import traceback
+    except BaseException:  # noqa: B036 - out of memory while loading it: the exception's own words
+        return "%s: %s" % (type(exc).__name__, exc)
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != DRIVER_FILE])
     return "".join(te.format()).rstrip("\n")
+
+
+def _outlives_its_run(tree, codes):
+    """Whether a cell's source can be needed after the cell: it made functions, classes, lambdas or
+    comprehensions (their code points at the cell's lines), or it can keep a traceback (a handler)."""
+    if any(isinstance(const, types.CodeType) for code in codes for const in code.co_consts):
+        return True
+    return any(isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) for node in ast.walk(tree))
 
 
 def run_cell(code, namespace):
@@ -137,10 +157,15 @@ def run_cell(code, namespace):
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    exec(compile(tree, filename, "exec"), namespace)
-    if last is None:
-        return None
-    value = eval(compile(last, filename, "eval"), namespace)
+    body = compile(tree, filename, "exec")
+    final = None if last is None else compile(last, filename, "eval")
+    exec(body, namespace)
+    value = None if final is None else eval(final, namespace)
+    # The source of a cell that succeeded and left nothing that points at it is dropped: a session
+    # of simple cells then stays the same size (one entry per cell was ≈ 0.3 KiB, 3 MiB per 10,000).
+    # A failed cell keeps it: its traceback is formatted from it.
+    if not _outlives_its_run(tree, [c for c in (body, final) if c is not None]):
+        linecache.cache.pop(filename, None)
     if value is None:
         return None
     namespace["_"] = value
