@@ -312,6 +312,25 @@ describe('ipykernel through a kernelspec', () => {
     await runtime.sessions.destroy(s.session_id);
   });
 
+  it('a print of many MB arrives as one message and is decoded in chunks: every byte counted and kept', async () => {
+    const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
+    // Every kind of JSON escape and multi-byte UTF-8, 11 bytes a piece, 6.6 MB in one write.
+    const code = String.raw`import sys
+piece = 'é"\\\t\x01' + chr(0x1F600) + 'x'
+sys.stdout.write('START' + piece * 600000 + 'END')`;
+    const piece = 'é"\\\t\u0001😀x';
+    const expected = Buffer.from(`START${piece.repeat(600000)}END`, 'utf8');
+    const r = await runtime.sessions.execute(s.session_id, code);
+    expect(r.status, JSON.stringify(r.error)).toBe('ok');
+    expect(r.truncated?.stdout_bytes).toBe(expected.length);
+    expect(r.stdout.startsWith(`START${piece}`)).toBe(true);
+    expect(r.stdout.endsWith(`${piece}END`)).toBe(true);
+    const kept = await runtime.content.readBytes(r.truncated?.stdout_ref_id ?? '', 0, expected.length + 10);
+    expect(kept.bytes.equals(expected)).toBe(true);
+    expect((await runtime.sessions.execute(s.session_id, '1 + 1')).result).toBe('2');
+    await runtime.sessions.destroy(s.session_id);
+  });
+
   it('a kernel that dies gives KERNEL_DIED and restarts', async () => {
     const s = await runtime.sessions.create({ kernel: 'python3', envId: SYSTEM_ENV });
     await expectCode(runtime.sessions.execute(s.session_id, 'import os\nos._exit(1)'), 'KERNEL_DIED');

@@ -53,4 +53,13 @@ describe('JupyterWire', () => {
     expect(wire.parse(kernelMessage('status', 'p1', { execution_state: 'idle' }, 'another-key'), wanted)).toBeUndefined();
     expect(seen).toEqual(['execute_input/p1', 'status/p1', 'status/p1']);
   });
+
+  it("'raw' hands the content frame over unparsed, still verified", () => {
+    const wire = new JupyterWire(KEY);
+    const frames = kernelMessage('stream', 'p1', { name: 'stdout', text: 'big' });
+    const raw = wire.parse(frames, (_header, _parent, contentBytes) => (contentBytes > 10 ? 'raw' : true));
+    expect(raw?.content).toEqual({});
+    expect(raw?.contentFrame?.toString()).toBe(JSON.stringify({ name: 'stdout', text: 'big' }));
+    expect(wire.parse(kernelMessage('stream', 'p1', { text: 'big' }, 'another-key'), () => 'raw')).toBeUndefined();
+  });
 });

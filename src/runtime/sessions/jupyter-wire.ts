@@ -10,7 +10,16 @@ export interface JupyterMessage {
   parent_header: { msg_id?: string; [key: string]: unknown };
   metadata: Record<string, unknown>;
   content: Record<string, unknown>;
+  /** The content frame left unparsed (`content` is then empty): a caller asked for it raw. */
+  contentFrame?: Buffer;
 }
+
+/**
+ * What a caller wants of a message, decided from its header, parent header and content size:
+ * nothing (dropped before its signature is checked), all of it, or `'raw'`: verified, with the
+ * content frame handed over unparsed (a big stream message is decoded in chunks, json-text.ts).
+ */
+export type Wanted = (header: JupyterMessage['header'], parent: JupyterMessage['parent_header'], contentBytes: number) => boolean | 'raw';
 
 const DELIMITER = '<IDS|MSG>';
 
@@ -42,18 +51,22 @@ export class JupyterWire {
    * `wanted` sees the header and parent header first: a message it declines is dropped before its
    * signature is checked and its content parsed (execute_input echoes the whole cell's code).
    */
-  parse(frames: Buffer[], wanted?: (header: JupyterMessage['header'], parent: JupyterMessage['parent_header']) => boolean): JupyterMessage | undefined {
+  parse(frames: Buffer[], wanted?: Wanted): JupyterMessage | undefined {
     const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
     if (at < 0 || frames.length < at + 6) return undefined;
     const parts = frames.slice(at + 2, at + 6);
     try {
       const header = JSON.parse(parts[0]?.toString('utf8') ?? '') as JupyterMessage['header'] | null;
       const parent = (JSON.parse(parts[1]?.toString('utf8') ?? '') as JupyterMessage['parent_header'] | null) ?? {};
-      if (typeof header !== 'object' || header === null || (wanted && !wanted(header, parent))) return undefined;
+      if (typeof header !== 'object' || header === null) return undefined;
+      const want = wanted ? wanted(header, parent, parts[3]?.length ?? 0) : true;
+      if (!want) return undefined;
       const expected = Buffer.from(this.sign(parts));
       const got = Buffer.from(frames[at + 1]?.toString() ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
-      const [metadata, content] = parts.slice(2).map((p) => JSON.parse(p.toString('utf8')) as Record<string, unknown> | null);
+      const metadata = JSON.parse(parts[2]?.toString('utf8') ?? '') as Record<string, unknown> | null;
+      if (want === 'raw') return { header, parent_header: parent, metadata: metadata ?? {}, content: {}, contentFrame: parts[3] };
+      const content = JSON.parse(parts[3]?.toString('utf8') ?? '') as Record<string, unknown> | null;
       return { header, parent_header: parent, metadata: metadata ?? {}, content: content ?? {} };
     } catch {
       return undefined;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Zmq from 'zeromq';
 import type { RunningProcess } from '../exec/spawn.js';
+import { decodeJsonString, locateStreamText } from './json-text.js';
 import { JupyterWire, type JupyterMessage } from './jupyter-wire.js';
 import type { KernelSpec } from './kernelspecs.js';
 import { startInterpreterProcess, type InterpreterProcess, type LaunchContext } from './launch.js';
@@ -14,6 +15,8 @@ const HEARTBEAT_EVERY_MS = 3000;
 const HEARTBEAT_MISSES = 3;
 /** The iopub message types onIopub acts on; others (execute_input, comm_*) are dropped unparsed. */
 const IOPUB_HANDLED = new Set(['stream', 'execute_result', 'display_data', 'update_display_data', 'error', 'clear_output', 'status']);
+/** A stream message with a bigger content frame is decoded in chunks (json-text.ts), not parsed whole. */
+const STREAM_IN_CHUNKS_OVER = 1 << 20;
 
 /**
  * IPython kernel settings in the kernel's private IPYTHONDIR (other kernels ignore the file).
@@ -165,15 +168,33 @@ export class KernelInterpreter implements Interpreter {
     try {
       for await (const frames of this.sockets.iopub) {
         // Until the handshake has seen iopub, any message will do; after, only the running cell's.
-        const message = this.wire.parse(frames, (header, parent) => !this.iopubSeen || (this.cell !== null && parent.msg_id === this.cell.msgId && IOPUB_HANDLED.has(header.msg_type)));
+        const message = this.wire.parse(frames, (header, parent, contentBytes) => {
+          if (this.iopubSeen && !(this.cell !== null && parent.msg_id === this.cell.msgId && IOPUB_HANDLED.has(header.msg_type))) return false;
+          return header.msg_type === 'stream' && contentBytes > STREAM_IN_CHUNKS_OVER ? 'raw' : true;
+        });
         if (!message) continue;
         this.iopubSeen = true;
         const cell = this.cell;
-        if (cell && message.parent_header.msg_id === cell.msgId) this.onIopub(cell, message);
+        if (cell && message.parent_header.msg_id === cell.msgId) {
+          if (message.contentFrame) await this.streamInChunks(cell, message.contentFrame);
+          else this.onIopub(cell, message);
+        }
       }
     } catch {
       // Socket closed.
     }
+  }
+
+  /**
+   * A big stream message (one `print` of many MB), decoded from its frame a chunk at a time: the
+   * server holds the frame and one chunk instead of four copies of the text. Each chunk waits for
+   * the capture's disk spill, so the whole message is kept; iopub waits for this one message only.
+   */
+  private async streamInChunks(cell: RunningCell, frame: Buffer): Promise<void> {
+    const at = locateStreamText(frame);
+    if (!at) return; // Not a stream object: malformed, dropped like any unparsable message.
+    const name = at.name === 'stderr' ? 'stderr' : 'stdout';
+    for (const chunk of decodeJsonString(frame, at.start, at.end)) await cell.events.stream(name, chunk);
   }
 
   private onIopub(cell: RunningCell, message: JupyterMessage): void {
