@@ -176,7 +176,8 @@ export class KernelInterpreter implements Interpreter {
         this.iopubSeen = true;
         const cell = this.cell;
         if (cell && message.parent_header.msg_id === cell.msgId) {
-          if (message.contentFrame) await this.streamInChunks(cell, message.contentFrame);
+          // (A failure here must not end the loop: the cell would then never see its idle status.)
+          if (message.contentFrame) await this.streamInChunks(cell, message.contentFrame).catch(() => undefined);
           else this.onIopub(cell, message);
         }
       }
