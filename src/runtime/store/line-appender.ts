@@ -17,20 +17,16 @@ export class LineAppender {
   private queue: { line: string; settle(error?: unknown): void }[] = [];
   private scheduled: NodeJS.Immediate | undefined;
 
-  constructor(
-    private readonly file: string,
-    private readonly mode = 0o600,
-  ) {}
+  constructor(private readonly file: string) {}
 
   append(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, settle: (error) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error)))) });
-      this.scheduled ??= setImmediate(() => this.flushNow());
+      this.scheduled ??= setImmediate(() => this.writeQueued());
     });
   }
 
-  /** Writes what is queued now (before a reader looks at the file). */
-  flushNow(): void {
+  private writeQueued(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const batch = this.queue;
@@ -38,7 +34,7 @@ export class LineAppender {
     this.queue = [];
     let failure: unknown;
     try {
-      this.fd ??= openSync(this.file, 'a', this.mode);
+      this.fd ??= openSync(this.file, 'a', 0o600);
       const bytes = Buffer.from(batch.map((entry) => entry.line).join(''), 'utf8');
       for (let written = 0; written < bytes.length; ) written += writeSync(this.fd, bytes, written);
     } catch (error) {
@@ -50,7 +46,7 @@ export class LineAppender {
 
   /** Writes what is queued and releases the descriptor; a later append reopens the file. */
   close(): void {
-    this.flushNow();
+    this.writeQueued();
     this.release();
   }
 
