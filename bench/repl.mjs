@@ -168,7 +168,10 @@ const kib = (pid, file, key) => {
     return 0;
   }
 };
-const parentOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ')[1]);
+const parentOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
 
 /**
  * What a session costs in memory (DESIGN.md section 9: a builtin Python session ≤ 15 MiB): the

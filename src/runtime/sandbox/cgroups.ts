@@ -118,6 +118,11 @@ export async function detectCgroups(tag: string, disabled = false): Promise<Cgro
   return { mode: 'none', detail: 'no writable cgroup hierarchy with memory, pids, freezer and cpu accounting', roots: {} };
 }
 
+/** Whether pids.events (v1 and v2 alike) counts a fork the kernel refused for pids.max. */
+function forkRefusedIn(pidEvents: string): boolean {
+  return /max [1-9]/.test(pidEvents);
+}
+
 /** One run's groups. Create with `RunCgroup.create`, always `remove()` when done. */
 export class RunCgroup {
   /** pids.events, kept open: a session asks after every cell (see forkRefused). */
@@ -145,7 +150,7 @@ export class RunCgroup {
     if (!this.pidEvents) return false;
     try {
       const length = readSync(this.pidEvents.fd, this.pidEvents.buffer, 0, this.pidEvents.buffer.length, 0);
-      return /max [1-9]/.test(this.pidEvents.buffer.toString('latin1', 0, length));
+      return forkRefusedIn(this.pidEvents.buffer.toString('latin1', 0, length));
     } catch {
       return false;
     }
@@ -268,7 +273,7 @@ export class RunCgroup {
         cpuMs: usec ? Number(usec) / 1000 : null,
         peakMemoryBytes: peak ? Number(peak) : null,
         memoryLimitHit: /\b(oom_kill|max) [1-9]/.test(events),
-        processLimitHit: /max [1-9]/.test(pidEvents),
+        processLimitHit: forkRefusedIn(pidEvents),
       };
     }
     const usage = await read(this.dirs.cpuacct, 'cpuacct.usage');
@@ -283,7 +288,7 @@ export class RunCgroup {
       cpuMs: usage ? Number(usage) / 1e6 : null,
       peakMemoryBytes: peak ? Number(peak) : null,
       memoryLimitHit: oomKills !== undefined ? Number(oomKills) > 0 : failcnt !== undefined && Number(failcnt) > 0,
-      processLimitHit: /max [1-9]/.test(pidEvents),
+      processLimitHit: forkRefusedIn(pidEvents),
     };
   }
 
